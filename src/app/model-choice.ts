@@ -1,0 +1,20 @@
+// Which model a command uses: the library's own once it has one, so that
+// `search` after `index --model M` needs no --model, and never a different one.
+import { ModelMismatchError, type Catalog } from '../catalog/catalog.js';
+import { DEFAULT_MODEL, parseDtype, parseModelArg, type ModelSpec } from '../model/model-files.js';
+
+export interface ModelRequest {
+  model?: string;
+  dtype?: string;
+}
+
+export function chooseModel(catalog: Catalog, request: ModelRequest): ModelSpec {
+  const id = request.model === undefined ? undefined : parseModelArg(request.model);
+  const dtype = request.dtype === undefined ? undefined : parseDtype(request.dtype);
+  const recorded = catalog.model();
+  if (!recorded) return { id: id ?? DEFAULT_MODEL, dtype: dtype ?? 'fp32' };
+  if ((id !== undefined && id !== recorded.id) || (dtype !== undefined && dtype !== recorded.dtype)) {
+    throw new ModelMismatchError(catalog.location, recorded, { id: id ?? recorded.id, dtype: dtype ?? recorded.dtype });
+  }
+  return { id: recorded.id, dtype: parseDtype(recorded.dtype) };
+}

@@ -1,0 +1,76 @@
+// The picsift command line: parses arguments, calls the core, formats results.
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { commands } from './commands.js';
+import { defaultLibraryDir } from '../library.js';
+
+function positiveInt(name: string, max?: number) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < 1 || (max !== undefined && n > max)) {
+      throw new InvalidArgumentError(`${name} must be a whole number from 1${max ? ` to ${max}` : ' up'}, not "${value}"`);
+    }
+    return n;
+  };
+}
+
+const program = new Command()
+  .name('picsift')
+  .description('Search a photo collection by text.')
+  .showHelpAfterError()
+  .addOption(
+    new Option('--library <dir>', 'folder that holds everything picsift writes')
+      .env('PICSIFT_LIBRARY')
+      .default(defaultLibraryDir()),
+  )
+  .option('--model <id-or-dir>', 'Hugging Face model id or model directory (default: the library\'s model, else Xenova/clip-vit-base-patch32)')
+  .addOption(new Option('--dtype <dtype>', 'ONNX variant (default: the library\'s, else fp32)').choices(['fp32', 'q8']));
+
+program
+  .command('run-pipeline')
+  .alias('scan')
+  .description('register the image files under each DIR (no embedding yet)')
+  .argument('<dir...>', 'folders (or files) to register')
+  .action((dirs: string[], _opts, cmd: Command) => commands.scan(cmd.optsWithGlobals(), dirs));
+
+program
+  .command('embed')
+  .description('embed every registered image that has no vector yet')
+  .option('--batch-size <n>', 'images per model call', positiveInt('--batch-size', 1024), 16)
+  .option('--max-pixels <n>', 'refuse images with more pixels than this (decompression bombs)', positiveInt('--max-pixels'), 200_000_000)
+  .action((_opts, cmd: Command) => commands.embed(cmd.optsWithGlobals()));
+
+program
+  .command('build-index')
+  .description('build or refresh the approximate-nearest-neighbour index')
+  .option('--rebuild', 'rebuild from scratch instead of adding the new vectors')
+  .action((_opts, cmd: Command) => commands.buildIndex(cmd.optsWithGlobals()));
+
+program
+  .command('search-text')
+  .alias('search')
+  .description('find the photos that best match a text')
+  .argument('<query>', 'what to look for, e.g. "sky at sunset"')
+  .option('-n <k>', 'number of results', positiveInt('-n', 1000), 20)
+  .option('--json', 'print JSON')
+  .action((query: string, _opts, cmd: Command) => commands.searchText(cmd.optsWithGlobals(), query));
+
+program
+  .command('index')
+  .description('register + embed + build-index, in one go')
+  .argument('<dir...>', 'folders (or files) to index')
+  .option('--batch-size <n>', 'images per model call', positiveInt('--batch-size', 1024), 16)
+  .option('--max-pixels <n>', 'refuse images with more pixels than this', positiveInt('--max-pixels'), 200_000_000)
+  .action((dirs: string[], _opts, cmd: Command) => commands.index(cmd.optsWithGlobals(), dirs));
+
+program
+  .command('status')
+  .description('counts of images, vectors and index entries')
+  .option('--json', 'print JSON')
+  .action((_opts, cmd: Command) => commands.status(cmd.optsWithGlobals()));
+
+try {
+  await program.parseAsync();
+} catch (err) {
+  process.stderr.write(`picsift: ${(err as Error).message}\n`);
+  process.exitCode = 1;
+}

@@ -1,0 +1,94 @@
+// CLIP-family image and text encoders: ONNX sessions plus what they need around
+// them (preprocessing config, tokenizer), returning L2-normalised vectors.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { OnnxSession, type SessionOptions } from './onnx-session.js';
+import { loadTokenizer, type TextTokenizer } from './hub.js';
+import type { ResolvedModel } from './model-files.js';
+import { parsePreprocessorConfig, type PreprocessConfig } from '../imaging/preprocessor-config.js';
+import { normalizeInPlace } from '../util/vectors.js';
+
+function readJson(path: string): unknown {
+  try {
+    return JSON.parse(readFileSync(path, 'utf8'));
+  } catch (err) {
+    throw new Error(`cannot read ${path}: ${(err as Error).message}`);
+  }
+}
+
+function normalizeRows(data: Float32Array, rows: number, dims: number): Float32Array {
+  for (let r = 0; r < rows; r++) normalizeInPlace(data, r * dims, dims);
+  return data;
+}
+
+/** Width of an encoder's output, from the graph's metadata or else config.json's projection_dim. */
+function embeddingDims(session: OnnxSession, output: string, modelDir: string): number {
+  const declared = session.outputWidth(output);
+  if (declared) return declared;
+  const config = readJson(join(modelDir, 'config.json')) as { projection_dim?: unknown };
+  if (typeof config.projection_dim === 'number') return config.projection_dim;
+  throw new Error(`cannot tell the embedding size of ${session.path}: its output "${output}" has no static width and config.json has no projection_dim`);
+}
+
+export class ImageEncoder {
+  private constructor(
+    private readonly session: OnnxSession,
+    readonly preprocess: PreprocessConfig,
+    readonly dims: number,
+  ) {}
+
+  static async load(model: ResolvedModel, options: SessionOptions = {}): Promise<ImageEncoder> {
+    const configPath = join(model.dir, 'preprocessor_config.json');
+    const preprocess = parsePreprocessorConfig(readJson(configPath), configPath);
+    const session = await OnnxSession.open(model.visionPath, options);
+    return new ImageEncoder(session, preprocess, embeddingDims(session, 'image_embeds', model.dir));
+  }
+
+  /** Size of one preprocessed image in floats (3 × crop height × crop width). */
+  get pixelsPerImage(): number {
+    return 3 * this.preprocess.cropHeight * this.preprocess.cropWidth;
+  }
+
+  /** Encodes `count` preprocessed images laid out back to back in `pixels`. */
+  async encode(pixels: Float32Array, count: number): Promise<Float32Array> {
+    const { cropHeight, cropWidth } = this.preprocess;
+    const input = pixels.length === count * this.pixelsPerImage ? pixels : pixels.subarray(0, count * this.pixelsPerImage);
+    const out = await this.session.run(
+      { pixel_values: { kind: 'float32', data: input, dims: [count, 3, cropHeight, cropWidth] } },
+      'image_embeds',
+    );
+    return normalizeRows(out.data, count, this.dims);
+  }
+
+  close(): Promise<void> {
+    return this.session.close();
+  }
+}
+
+export class TextEncoder {
+  private constructor(
+    private readonly session: OnnxSession,
+    private readonly tokenizer: TextTokenizer,
+    readonly dims: number,
+  ) {}
+
+  static async load(model: ResolvedModel, options: SessionOptions = {}): Promise<TextEncoder> {
+    const [session, tokenizer] = await Promise.all([OnnxSession.open(model.textPath, options), loadTokenizer(model.dir)]);
+    return new TextEncoder(session, tokenizer, embeddingDims(session, 'text_embeds', model.dir));
+  }
+
+  async encode(texts: string[]): Promise<Float32Array> {
+    const t = this.tokenizer.tokenize(texts);
+    const feeds: Parameters<OnnxSession['run']>[0] = { input_ids: { kind: 'int64', data: t.ids, dims: t.dims } };
+    // Some exports take an attention mask, others pool on the end-of-text token only.
+    if (this.session.inputNames.includes('attention_mask')) {
+      feeds.attention_mask = { kind: 'int64', data: t.attentionMask, dims: t.dims };
+    }
+    const out = await this.session.run(feeds, 'text_embeds');
+    return normalizeRows(out.data, texts.length, this.dims);
+  }
+
+  close(): Promise<void> {
+    return this.session.close();
+  }
+}

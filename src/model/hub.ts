@@ -1,0 +1,107 @@
+// The one module that uses @huggingface/transformers: Hugging Face hub download
+// and caching, and tokenizers. Nothing else imports it, so it can be swapped.
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import {
+  AutoConfig,
+  AutoImageProcessor,
+  AutoTokenizer,
+  CLIPTextModelWithProjection,
+  CLIPVisionModelWithProjection,
+  env,
+  LogLevel,
+} from '@huggingface/transformers';
+
+env.logLevel = LogLevel.ERROR;
+
+export type Dtype = 'fp32' | 'q8';
+
+export interface HubOptions {
+  /** Where downloaded models are kept; a model found here is used without network. */
+  cacheDir: string;
+  /** Hub base URL; defaults to HF_ENDPOINT or https://huggingface.co/. */
+  endpoint?: string;
+}
+
+/** The files a model directory must hold for picsift, per dtype. */
+export function modelFileNames(dtype: Dtype): { vision: string; text: string; json: string[] } {
+  const suffix = dtype === 'q8' ? '_quantized' : '';
+  return {
+    vision: `onnx/vision_model${suffix}.onnx`,
+    text: `onnx/text_model${suffix}.onnx`,
+    json: ['config.json', 'preprocessor_config.json', 'tokenizer.json', 'tokenizer_config.json'],
+  };
+}
+
+/** Where a hub model lives in the cache (transformers.js's file-cache layout: cacheDir/owner/name/file). */
+export function cachedModelDir(id: string, cacheDir: string): string {
+  return join(cacheDir, ...id.split('/'));
+}
+
+export function isCached(id: string, dtype: Dtype, cacheDir: string): boolean {
+  const dir = cachedModelDir(id, cacheDir);
+  const names = modelFileNames(dtype);
+  return [names.vision, names.text, ...names.json].every((f) => existsSync(join(dir, f)));
+}
+
+/**
+ * Downloads a hub model's configuration, tokenizer and both encoders into the
+ * cache and returns its directory. transformers.js does the fetching, retries
+ * and cache layout; loading each encoder once through it is the public way to
+ * make it fetch the ONNX files (we then run them with our own session).
+ */
+export async function downloadModel(id: string, dtype: Dtype, options: HubOptions): Promise<string> {
+  env.allowRemoteModels = true;
+  env.useFSCache = true;
+  env.cacheDir = options.cacheDir;
+  env.remoteHost = withSlash(options.endpoint ?? process.env.HF_ENDPOINT ?? 'https://huggingface.co/');
+  const from = { cache_dir: options.cacheDir };
+  try {
+    await AutoConfig.from_pretrained(id, from);
+    await AutoImageProcessor.from_pretrained(id, from);
+    await AutoTokenizer.from_pretrained(id, from);
+    for (const Model of [CLIPVisionModelWithProjection, CLIPTextModelWithProjection]) {
+      const model = await Model.from_pretrained(id, { ...from, dtype, device: 'cpu' });
+      await model.dispose();
+    }
+  } catch (err) {
+    throw new Error(`cannot download model ${id} from ${env.remoteHost}: ${(err as Error).message}`);
+  }
+  const dir = cachedModelDir(id, options.cacheDir);
+  if (!isCached(id, dtype, options.cacheDir)) {
+    throw new Error(`model ${id} was downloaded but ${dir} lacks some of its files (${dtype})`);
+  }
+  return dir;
+}
+
+export interface Tokenized {
+  ids: BigInt64Array;
+  dims: [number, number];
+  attentionMask: BigInt64Array;
+}
+
+export interface TextTokenizer {
+  tokenize(texts: string[]): Tokenized;
+}
+
+/** Loads the tokenizer of a model directory (tokenizer.json + tokenizer_config.json). */
+export async function loadTokenizer(dir: string): Promise<TextTokenizer> {
+  env.allowRemoteModels = false;
+  // An absolute path is never mistaken for a hub id by transformers.js.
+  const tokenizer = await AutoTokenizer.from_pretrained(dir, { local_files_only: true });
+  return {
+    tokenize(texts: string[]): Tokenized {
+      const enc = tokenizer(texts, { padding: true, truncation: true });
+      const ids = enc.input_ids;
+      return {
+        ids: ids.data as BigInt64Array,
+        dims: [ids.dims[0], ids.dims[1]],
+        attentionMask: enc.attention_mask.data as BigInt64Array,
+      };
+    },
+  };
+}
+
+function withSlash(url: string): string {
+  return url.endsWith('/') ? url : `${url}/`;
+}

@@ -1,0 +1,96 @@
+// Stage 1 of the pipeline: walk folders and yield every image file with its size,
+// mtime and sniffed format. Problems (unreadable folders, broken links) are
+// reported and skipped; symlinked folders are followed once (loops are cut).
+import { opendir, stat } from 'node:fs/promises';
+import type { Dirent, Stats } from 'node:fs';
+import { join, resolve } from 'node:path';
+import type { ScannedFile } from '../catalog/catalog.js';
+import { sniffImageFormat } from './sniff-format.js';
+
+export interface ScanEvents {
+  /** A file or folder that could not be read; the walk goes on. */
+  onProblem?: (path: string, reason: string) => void;
+  /** A file that is not an image. */
+  onSkipped?: (path: string) => void;
+}
+
+/** Files of one folder are sniffed this many at a time, to keep the disk busy. */
+const SNIFF_CONCURRENCY = 32;
+
+export async function* scanImages(roots: readonly string[], events: ScanEvents = {}): AsyncGenerator<ScannedFile> {
+  const visited = new Set<string>();
+  for (const root of roots) {
+    const path = resolve(root);
+    let info: Stats;
+    try {
+      info = await stat(path);
+    } catch (err) {
+      events.onProblem?.(path, describe(err));
+      continue;
+    }
+    if (info.isDirectory()) {
+      yield* walk(path, info, visited, events);
+    } else {
+      const file = await describeFile(path, info, events);
+      if (file) yield file;
+    }
+  }
+}
+
+async function* walk(dir: string, info: Stats, visited: Set<string>, events: ScanEvents): AsyncGenerator<ScannedFile> {
+  const key = `${info.dev}:${info.ino}`;
+  if (visited.has(key)) return; // a symlink loop, or a folder reached twice
+  visited.add(key);
+  let entries: Dirent[];
+  try {
+    entries = [];
+    for await (const entry of await opendir(dir)) entries.push(entry);
+  } catch (err) {
+    events.onProblem?.(dir, describe(err));
+    return;
+  }
+  entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  const subdirs: [string, Stats][] = [];
+  const files: string[] = [];
+  for (const entry of entries) {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory() || entry.isSymbolicLink()) {
+      let target: Stats;
+      try {
+        target = await stat(path); // follows links
+      } catch (err) {
+        events.onProblem?.(path, describe(err));
+        continue;
+      }
+      if (target.isDirectory()) subdirs.push([path, target]);
+      else if (target.isFile()) files.push(path);
+    } else if (entry.isFile()) {
+      files.push(path);
+    }
+  }
+  for (let i = 0; i < files.length; i += SNIFF_CONCURRENCY) {
+    const batch = await Promise.all(files.slice(i, i + SNIFF_CONCURRENCY).map((f) => describeFile(f, undefined, events)));
+    for (const file of batch) if (file) yield file;
+  }
+  for (const [path, target] of subdirs) yield* walk(path, target, visited, events);
+}
+
+async function describeFile(path: string, known: Stats | undefined, events: ScanEvents): Promise<ScannedFile | null> {
+  try {
+    const info = known ?? (await stat(path));
+    const format = await sniffImageFormat(path);
+    if (!format) {
+      events.onSkipped?.(path);
+      return null;
+    }
+    return { path, size: info.size, mtimeMs: Math.trunc(info.mtimeMs), format };
+  } catch (err) {
+    events.onProblem?.(path, describe(err));
+    return null;
+  }
+}
+
+function describe(err: unknown): string {
+  const e = err as NodeJS.ErrnoException;
+  return e.code ? `${e.code}: ${e.message.replace(/^\w+: /, '')}` : String(e.message ?? err);
+}

@@ -1,0 +1,59 @@
+// Shared test helpers: temporary folders, generated images, running the real CLI.
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import sharp from 'sharp';
+import { repoRoot } from '../scripts/paths.js';
+
+export { models, repoRoot, sharedDir } from '../scripts/paths.js';
+
+/** A fresh temporary folder, removed when the test ends. */
+export function tempDir(t: { after: (fn: () => void) => void }, prefix = 'picsift-'): string {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+export const COLOURS: Record<string, [number, number, number]> = {
+  red: [230, 20, 25],
+  green: [20, 200, 40],
+  blue: [25, 30, 220],
+  yellow: [235, 225, 30],
+  black: [10, 10, 10],
+  white: [245, 245, 245],
+};
+
+/** A solid-colour JPEG with a little noise, so that it looks like a photo to the decoder. */
+export async function writeSolidJpeg(path: string, rgb: [number, number, number], width = 320, height = 240): Promise<void> {
+  const pixels = Buffer.alloc(width * height * 3);
+  let seed = rgb[0] * 65536 + rgb[1] * 256 + rgb[2] + width;
+  for (let i = 0; i < pixels.length; i++) {
+    seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+    const noise = (seed % 21) - 10;
+    pixels[i] = Math.max(0, Math.min(255, rgb[i % 3] + noise));
+  }
+  await sharp(pixels, { raw: { width, height, channels: 3 } }).jpeg({ quality: 90 }).toFile(path);
+}
+
+export interface CliResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs bin/picsift.js as a user would, in its own process. */
+export function runCli(args: string[], env: Record<string, string> = {}): Promise<CliResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [join(repoRoot, 'bin', 'picsift.js'), ...args], {
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
