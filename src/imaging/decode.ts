@@ -1,0 +1,143 @@
+// Decode + EXIF orientation + RGB conversion + bicubic resize, set up to
+// reproduce what transformers' CLIPImageProcessor gets from PIL:
+// Image.open → ImageOps.exif_transpose → convert("RGB") → resize(BICUBIC).
+import sharp, { type Metadata, type Sharp, type SharpOptions } from 'sharp';
+import { resizedSize, type Size } from './geometry.js';
+import { resampleBicubicLikePil, type RgbImage } from './pil-resample.js';
+import type { ResizeRule } from './preprocessor-config.js';
+
+export interface DecodeOptions {
+  /** Images, and resize results, with more pixels than this are refused. */
+  maxPixels: number;
+  /** Let sharp decode JPEGs at a reduced DCT scale (still at least the target size). */
+  fastShrink: boolean;
+}
+
+export interface ResizedImage extends RgbImage {
+  /** The image's size after EXIF orientation, before resizing. */
+  original: Size;
+}
+
+const INPUT_OPTIONS: SharpOptions = {
+  // Truncated or corrupt data is an error, not a grey or half-decoded image.
+  // 'warning' (sharp's default) would also refuse JPEGs that merely carry junk
+  // bytes between markers, which PIL and cameras' viewers accept.
+  failOn: 'error',
+  // ImageOps.exif_transpose: the reference sees the image the right way up.
+  autoOrient: true,
+  // PIL's convert("RGB") ignores embedded ICC profiles; sharp applies them by default.
+  ignoreIcc: true,
+  // DecodeOptions.maxPixels is checked against the header instead, with a clearer message.
+  limitInputPixels: false,
+};
+
+export async function decodeResized(bytes: Buffer, rule: ResizeRule | null, options: DecodeOptions): Promise<ResizedImage> {
+  const input = openImage(bytes);
+  const metadata = await input.metadata().catch(rethrowAsDecodeFailure);
+  const original = metadata.autoOrient;
+  refuseOverLimit(original, options.maxPixels, 'image is');
+  const target = rule ? resizedSize(original, rule) : original;
+  refuseOverLimit(target, options.maxPixels, 'image would be resized to');
+
+  let resized: RgbImage;
+  if (target.width > original.width || target.height > original.height) {
+    // sharp enlarges with a sampling grid half an output pixel away from PIL's,
+    // which also breaks the symmetry between mirrored EXIF orientations. Images
+    // smaller than the target are small: resample them in JS exactly as PIL does.
+    resized = resampleBicubicLikePil(await fullSizeRgb(input, metadata), target);
+  } else if (needsConversionBeforeResize(metadata)) {
+    const rgb = await fullSizeRgb(input, metadata);
+    const rawInput = sharp(rgb.pixels, { raw: { width: rgb.width, height: rgb.height, channels: 3 }, limitInputPixels: false });
+    resized = await shrink(rawInput, target, false);
+  } else {
+    // The exact path sets a pipeline colourspace because that is what stops
+    // sharp's JPEG shrink-on-load (src/pipeline.cc, shouldPreShrink): PIL decodes
+    // at full size. It also makes grey and 16-bit input 8-bit sRGB before the
+    // resize, as convert("RGB") does.
+    resized = await shrink(options.fastShrink ? input : input.pipelineColourspace('srgb'), target, options.fastShrink);
+  }
+  return { ...resized, original };
+}
+
+/** Shrinks (or keeps the size of) an opaque RGB, grey or 16-bit image with sharp. */
+async function shrink(source: Sharp, target: Size, fastShrink: boolean): Promise<RgbImage> {
+  const { data, info } = await source
+    // fit 'fill' hits the exact target size; 'cubic' is Catmull-Rom (a = −0.5),
+    // PIL's BICUBIC, widened by the scale factor as PIL does when shrinking.
+    .resize(target.width, target.height, { fit: 'fill', kernel: 'cubic', fastShrinkOnLoad: fastShrink })
+    .raw()
+    .toBuffer({ resolveWithObject: true })
+    .catch(rethrowAsDecodeFailure);
+  if (info.channels !== 3 || info.width !== target.width || info.height !== target.height) {
+    throw unexpectedOutput(info, 3, target);
+  }
+  return { pixels: data, width: info.width, height: info.height };
+}
+
+/**
+ * Alpha and CMYK must become RGB before any resize to match PIL: sharp resizes
+ * alpha images premultiplied (PIL drops alpha first, without compositing) and
+ * converts CMYK through a colour profile (PIL uses a plain formula).
+ */
+function needsConversionBeforeResize(metadata: Metadata): boolean {
+  return metadata.hasAlpha || metadata.space === 'cmyk';
+}
+
+/** The whole oriented image as 8-bit RGB, converted the way convert("RGB") does. */
+async function fullSizeRgb(input: Sharp, metadata: Metadata): Promise<RgbImage> {
+  const cmyk = metadata.space === 'cmyk';
+  // Without a resize sharp neither premultiplies nor shrinks on load.
+  const decoded = cmyk ? input.pipelineColourspace('cmyk').toColourspace('cmyk') : input;
+  const { data, info } = await decoded.removeAlpha().raw().toBuffer({ resolveWithObject: true }).catch(rethrowAsDecodeFailure);
+  const channels = cmyk ? 4 : 3;
+  if (info.channels !== channels) throw unexpectedOutput(info, channels);
+  return { pixels: cmyk ? cmykToRgb(data) : data, width: info.width, height: info.height };
+}
+
+/**
+ * PIL's cmyk2rgb (libImaging/Convert.c): R = (255 − K) − C·(255 − K)/255 with its
+ * MULDIV255 rounding, no colour profile. sharp has already undone Adobe's inversion.
+ */
+function cmykToRgb(cmyk: Buffer): Uint8Array {
+  const pixelCount = cmyk.length / 4;
+  const rgb = new Uint8Array(pixelCount * 3);
+  for (let p = 0; p < pixelCount; p++) {
+    const inverseK = 255 - cmyk[p * 4 + 3];
+    for (let c = 0; c < 3; c++) {
+      const t = cmyk[p * 4 + c] * inverseK + 128;
+      rgb[p * 3 + c] = inverseK - (((t >> 8) + t) >> 8);
+    }
+  }
+  return rgb;
+}
+
+function unexpectedOutput(got: Size & { channels: number }, channels: number, size: Size = got): Error {
+  return new Error(
+    `cannot decode image: decoder gave ${got.width}×${got.height}×${got.channels}, expected ${size.width}×${size.height}×${channels}`,
+  );
+}
+
+function refuseOverLimit(size: Size, maxPixels: number, what: string): void {
+  const pixels = size.width * size.height;
+  if (pixels > maxPixels) {
+    throw new Error(`${what} ${size.width}×${size.height} (${megapixels(pixels)} MP), over the ${megapixels(maxPixels)} MP limit`);
+  }
+}
+
+function megapixels(pixels: number): string {
+  return (pixels / 1e6).toFixed(1);
+}
+
+function openImage(bytes: Buffer): Sharp {
+  try {
+    return sharp(bytes, INPUT_OPTIONS);
+  } catch (err) {
+    return rethrowAsDecodeFailure(err);
+  }
+}
+
+/** sharp's messages may span lines; callers want one line to put after the file path. */
+function rethrowAsDecodeFailure(err: unknown): never {
+  const message = (err instanceof Error ? err.message : String(err)).replace(/\s+/g, ' ').trim().replace(/:$/, '');
+  throw new Error(`cannot decode image: ${message}`, { cause: err });
+}
