@@ -64,7 +64,7 @@ test('search without --json prints rank, score and path; the alias works', async
   assert.equal(r.code, 0, r.stderr);
   const lines = r.stdout.trimEnd().split('\n');
   assert.equal(lines.length, 3);
-  assert.match(lines[0], /^\s+1\s+0\.\d{4}\s+\/.*yellow-\d\.jpg$/);
+  assert.match(lines[0], /^\s+1\s+[01]\.\d{4}\s+\/.*yellow-\d\.jpg$/);
 });
 
 test('the library refuses a second model, and says which one it holds', async () => {

@@ -7,6 +7,10 @@ import { AnnIndex, buildIndex } from '../src/index/ann-index.js';
 import { searchVectors } from '../src/search/vector-search.js';
 import { dot, normalizeInPlace } from '../src/util/vectors.js';
 import { tempDir } from './support.js';
+import type { Catalog, ScannedFile } from '../src/catalog/catalog.js';
+
+/** Registers files as one scan would. */
+const register = (catalog: Catalog, files: ScannedFile[]) => catalog.registerFiles(files, catalog.beginScan());
 
 const DIMS = 64;
 
@@ -29,9 +33,9 @@ function libraryWith(t: Parameters<typeof tempDir>[0], count: number) {
 }
 
 function add(catalog: SqliteCatalog, from: number, count: number): void {
-  catalog.registerFiles(Array.from({ length: count }, (_, i) => ({ path: `/p/${from + i}.jpg`, size: 1, mtimeMs: 1, format: 'jpg' })));
+  register(catalog, Array.from({ length: count }, (_, i) => ({ path: `/p/${from + i}.jpg`, size: 1, mtimeMs: 1, format: 'jpg' })));
   const pending = catalog.pendingImages(0, count + from + 1);
-  catalog.commitBatch(pending.map((r) => ({ id: r.id, vector: randomUnit(r.id), width: 1, height: 1, contentHash: '' })), []);
+  catalog.commitBatch(pending.map((r) => ({ id: r.id, size: 1, mtimeMs: 1, vector: randomUnit(r.id), width: 1, height: 1, contentHash: '' })), []);
 }
 
 function bruteForce(catalog: SqliteCatalog, q: Float32Array, k: number): number[] {
@@ -85,9 +89,9 @@ test('a re-embedded image is scored by its new vector, never by the stale index 
   buildIndex(indexDir, MODEL, (seq) => catalog.vectorsAfter(seq));
   const victim = catalog.images([1]).get(1)!;
   const oldVector = catalog.vectorsOf([1]).get(1)!.vector;
-  catalog.registerFiles([{ ...victim, size: 2 }]);
+  register(catalog, [{ path: victim.path, format: victim.format, mtimeMs: victim.mtimeMs, size: 2 }]);
   const replacement = randomUnit(99999);
-  catalog.commitBatch([{ id: 1, vector: replacement, width: 1, height: 1, contentHash: '' }], []);
+  catalog.commitBatch([{ id: 1, size: 1, mtimeMs: 1, vector: replacement, width: 1, height: 1, contentHash: '' }], []);
   const hits = searchVectors(catalog, AnnIndex.open(indexDir), oldVector, 5);
   const entry = hits.find((h) => h.id === 1);
   if (entry) assert.equal(entry.score, dot(oldVector, replacement));

@@ -11,10 +11,50 @@ export interface ScannedFile {
   mtimeMs: number;
   /** Sniffed from the file's content, e.g. "jpg", "png", "heic". */
   format: string;
+  /**
+   * Set by the scan only for a known file whose size or mtime changed: when it
+   * equals the recorded hash the content is the same and the vector is kept.
+   */
+  contentHash?: string;
 }
 
-export interface ImageRecord extends ScannedFile {
+export interface KnownFile {
+  size: number;
+  mtimeMs: number;
+  status: ImageStatus;
+  contentHash: string | null;
+}
+
+/** An image adopted from another tool's library, with its vector when it had one. */
+export interface ImportedImage {
+  path: string;
+  size: number;
+  mtimeMs: number;
+  format: string;
+  width: number | null;
+  height: number | null;
+  vector: Float32Array | null;
+}
+
+export interface FailedFile {
   id: number;
+  path: string;
+  reason: string;
+}
+
+export interface CatalogProblem {
+  kind: 'embedded-without-vector' | 'vector-wrong-dims' | 'vector-not-unit' | 'vector-without-embedded-image';
+  imageId: number;
+  path: string | null;
+  detail: string;
+}
+
+export interface ImageRecord {
+  id: number;
+  path: string;
+  size: number;
+  mtimeMs: number;
+  format: string;
   status: ImageStatus;
   width: number | null;
   height: number | null;
@@ -31,10 +71,19 @@ export interface ModelIdentity {
 
 export interface EmbeddedImage {
   id: number;
+  /** Size and mtime of the bytes that were embedded (the file may have changed since the scan). */
+  size: number;
+  mtimeMs: number;
   vector: Float32Array;
   width: number;
   height: number;
   contentHash: string;
+}
+
+export interface ReusableVector {
+  vector: Float32Array;
+  width: number;
+  height: number;
 }
 
 export interface FailedImage {
@@ -51,6 +100,7 @@ export interface StatusCounts {
 
 export interface RegisterResult {
   added: number;
+  /** Known files whose content changed: back to pending. */
   changed: number;
   unchanged: number;
 }
@@ -64,8 +114,25 @@ export interface StoredVector {
 
 export interface Catalog {
   readonly location: string;
+  /** Starts a scan: files registered with its id count as seen by it. */
+  beginScan(): number;
+  /** What the catalogue knows of these paths (to decide which changed files to hash). */
+  knownFiles(paths: readonly string[]): Map<string, KnownFile>;
   /** Records files found by a scan; changed files go back to pending. One transaction. */
-  registerFiles(files: readonly ScannedFile[]): RegisterResult;
+  registerFiles(files: readonly ScannedFile[], scanId: number): RegisterResult;
+  /** Marks images under `root` that scan `scanId` did not see as removed; returns how many. */
+  markUnseenRemoved(root: string, scanId: number): number;
+  /** Deletes every image under `root` (and its vector) from the library; returns how many. */
+  forget(root: string): number;
+  failures(): FailedFile[];
+  /** Puts failed images back in the embed queue; returns how many. */
+  retryFailed(): number;
+  /** A stored vector of identical content (same SHA-256), if any: reused instead of re-embedding. */
+  vectorForContent(contentHash: string): ReusableVector | null;
+  /** Consistency problems between images and vectors (see picsift verify). */
+  verify(dims: number): CatalogProblem[];
+  /** Fixes problems by dropping bad vectors and re-queueing their images; never guesses a vector. */
+  repair(problems: readonly CatalogProblem[]): void;
   /** Pending images with id > afterId, in id order: the embed queue. */
   pendingImages(afterId: number, limit: number): ImageRecord[];
   /** Stores vectors and failures atomically: a vector exists iff its image is marked embedded. */
@@ -76,12 +143,16 @@ export interface Catalog {
   claimModel(model: ModelIdentity): void;
   counts(): StatusCounts;
   images(ids: readonly number[]): Map<number, ImageRecord>;
-  /** Vectors committed after `seq`, in seq order (for index refresh and exact search). */
+  /** Vectors of embedded images committed after `seq`, in seq order (index refresh, exact search). */
   vectorsAfter(seq: number): IterableIterator<StoredVector>;
-  /** The current vectors of the given images (embedded ones only). */
+  /** The vectors of the given images, embedded ones only (removed images are never search results). */
   vectorsOf(ids: readonly number[]): Map<number, StoredVector>;
-  /** Number of current vectors with seq ≤ `seq`. */
+  /** Number of embedded images whose vector has seq ≤ `seq`. */
   countVectorsUpTo(seq: number): number;
+  /** Adds adopted images in one transaction; paths already in the library are left alone. */
+  importImages(images: readonly ImportedImage[]): { embedded: number; pending: number; skipped: number };
+  /** Every image that is not removed, in id order, with its vector if embedded. */
+  exportImages(): IterableIterator<ImageRecord & { vector: Float32Array | null }>;
   close(): void;
 }
 

@@ -21,11 +21,16 @@ CREATE TABLE images (
   content_hash  TEXT,
   error         TEXT,
   registered_at INTEGER NOT NULL,
-  embedded_at   INTEGER
+  embedded_at   INTEGER,
+  -- The scan that last saw the file: files under a scanned folder that the
+  -- latest scan did not see have been deleted or moved.
+  seen_scan     INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX images_by_status ON images (status, id);
+CREATE INDEX images_by_hash ON images (content_hash) WHERE content_hash IS NOT NULL;
 
--- One row per embedded image. seq only grows (AUTOINCREMENT never reuses a value),
+-- One row per embedded image, and per removed image whose vector is kept so that
+-- a moved or renamed copy of the same content reuses it without re-embedding. seq only grows (AUTOINCREMENT never reuses a value),
 -- so "vectors with seq > the index's watermark" is exactly what an ANN index lacks.
 CREATE TABLE vectors (
   seq      INTEGER PRIMARY KEY AUTOINCREMENT,

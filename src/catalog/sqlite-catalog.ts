@@ -4,8 +4,13 @@ import type { Statement } from 'better-sqlite3';
 import {
   ModelMismatchError,
   type Catalog,
+  type CatalogProblem,
   type EmbeddedImage,
+  type FailedFile,
   type FailedImage,
+  type ImportedImage,
+  type KnownFile,
+  type ReusableVector,
   type ImageRecord,
   type ModelIdentity,
   type RegisterResult,
@@ -65,13 +70,32 @@ export class SqliteCatalog implements Catalog {
     this.stmt = {
       findByPath: this.db.prepare('SELECT id, size, mtime_ms, status FROM images WHERE path = ?'),
       insertImage: this.db.prepare(
-        `INSERT INTO images (path, size, mtime_ms, format, status, registered_at)
-         VALUES (?, ?, ?, ?, 'pending', ?)`,
+        `INSERT INTO images (path, size, mtime_ms, format, status, registered_at, seen_scan)
+         VALUES (?, ?, ?, ?, 'pending', ?, ?)`,
+      ),
+      findKnown: this.db.prepare('SELECT size, mtime_ms, status, content_hash FROM images WHERE path = ?'),
+      findForRegister: this.db.prepare(
+        'SELECT id, size, mtime_ms, status, content_hash, (SELECT 1 FROM vectors WHERE image_id = images.id) AS has_vector FROM images WHERE path = ?',
+      ),
+      markSeen: this.db.prepare('UPDATE images SET seen_scan = ? WHERE id = ?'),
+      markSameContent: this.db.prepare(
+        `UPDATE images SET size = ?, mtime_ms = ?, seen_scan = ?,
+           status = CASE WHEN status = 'removed' THEN 'embedded' ELSE status END WHERE id = ?`,
       ),
       markChanged: this.db.prepare(
-        `UPDATE images SET size = ?, mtime_ms = ?, format = ?, status = 'pending',
+        `UPDATE images SET size = ?, mtime_ms = ?, format = ?, status = 'pending', seen_scan = ?,
            width = NULL, height = NULL, content_hash = NULL, error = NULL, embedded_at = NULL
          WHERE id = ?`,
+      ),
+      markUnseen: this.db.prepare(
+        `UPDATE images SET status = 'removed'
+         WHERE (path = ? OR (path >= ? AND path < ?)) AND seen_scan <> ? AND status <> 'removed'`,
+      ),
+      forget: this.db.prepare('DELETE FROM images WHERE path = ? OR (path >= ? AND path < ?)'),
+      failures: this.db.prepare(`SELECT id, path, error FROM images WHERE status = 'failed' ORDER BY path`),
+      retryFailed: this.db.prepare(`UPDATE images SET status = 'pending', error = NULL WHERE status = 'failed'`),
+      vectorForHash: this.db.prepare(
+        'SELECT v.vector, i.width, i.height FROM images i JOIN vectors v ON v.image_id = i.id WHERE i.content_hash = ? LIMIT 1',
       ),
       deleteVector: this.db.prepare('DELETE FROM vectors WHERE image_id = ?'),
       pending: this.db.prepare(
@@ -79,7 +103,7 @@ export class SqliteCatalog implements Catalog {
       ),
       insertVector: this.db.prepare('INSERT INTO vectors (image_id, vector) VALUES (?, ?)'),
       markEmbedded: this.db.prepare(
-        `UPDATE images SET status = 'embedded', width = ?, height = ?, content_hash = ?,
+        `UPDATE images SET status = 'embedded', size = ?, mtime_ms = ?, width = ?, height = ?, content_hash = ?,
            error = NULL, embedded_at = ? WHERE id = ? AND status = 'pending'`,
       ),
       markFailed: this.db.prepare(
@@ -88,8 +112,17 @@ export class SqliteCatalog implements Catalog {
       getMeta: this.db.prepare('SELECT value FROM meta WHERE key = ?'),
       setMeta: this.db.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value'),
       counts: this.db.prepare('SELECT status, count(*) AS n FROM images GROUP BY status'),
-      vectorsAfter: this.db.prepare('SELECT image_id AS id, seq, vector FROM vectors WHERE seq > ? ORDER BY seq'),
-      countUpTo: this.db.prepare('SELECT count(*) AS n FROM vectors WHERE seq <= ?'),
+      vectorsAfter: this.db.prepare(
+        `SELECT v.image_id AS id, v.seq, v.vector FROM vectors v JOIN images i ON i.id = v.image_id
+         WHERE v.seq > ? AND i.status = 'embedded' ORDER BY v.seq`,
+      ),
+      countUpTo: this.db.prepare(
+        `SELECT count(*) AS n FROM vectors v JOIN images i ON i.id = v.image_id WHERE v.seq <= ? AND i.status = 'embedded'`,
+      ),
+      scanCounter: this.db.prepare(
+        `INSERT INTO meta (key, value) VALUES ('last_scan', '1')
+         ON CONFLICT (key) DO UPDATE SET value = CAST(value AS INTEGER) + 1 RETURNING CAST(value AS INTEGER) AS id`,
+      ),
     };
   }
 
@@ -107,28 +140,122 @@ export class SqliteCatalog implements Catalog {
     })();
   }
 
-  registerFiles(files: readonly ScannedFile[]): RegisterResult {
+  beginScan(): number {
+    return (this.stmt.scanCounter.get() as { id: number }).id;
+  }
+
+  knownFiles(paths: readonly string[]): Map<string, KnownFile> {
+    const out = new Map<string, KnownFile>();
+    for (const path of paths) {
+      const row = this.stmt.findKnown.get(path) as
+        | { size: number; mtime_ms: number; status: KnownFile['status']; content_hash: string | null }
+        | undefined;
+      if (row) out.set(path, { size: row.size, mtimeMs: row.mtime_ms, status: row.status, contentHash: row.content_hash });
+    }
+    return out;
+  }
+
+  registerFiles(files: readonly ScannedFile[], scanId: number): RegisterResult {
     const result: RegisterResult = { added: 0, changed: 0, unchanged: 0 };
     const now = Date.now();
     this.db.transaction(() => {
       for (const f of files) {
-        const row = this.stmt.findByPath.get(f.path) as
-          | { id: number; size: number; mtime_ms: number; status: string }
+        const mtime = Math.trunc(f.mtimeMs);
+        const row = this.stmt.findForRegister.get(f.path) as
+          | { id: number; size: number; mtime_ms: number; status: string; content_hash: string | null; has_vector: 1 | null }
           | undefined;
         if (!row) {
-          this.stmt.insertImage.run(f.path, f.size, Math.trunc(f.mtimeMs), f.format, now);
+          this.stmt.insertImage.run(f.path, f.size, mtime, f.format, now, scanId);
           result.added++;
-        } else if (row.size !== f.size || row.mtime_ms !== Math.trunc(f.mtimeMs) || row.status === 'removed') {
-          // The file changed under the same path: its vector no longer describes it.
-          this.stmt.deleteVector.run(row.id);
-          this.stmt.markChanged.run(f.size, Math.trunc(f.mtimeMs), f.format, row.id);
-          result.changed++;
-        } else {
+        } else if (row.size === f.size && row.mtime_ms === mtime) {
+          // Unchanged; a removed image that is back (a folder remounted, say) gets its vector back.
+          if (row.status !== 'removed') this.stmt.markSeen.run(scanId, row.id);
+          else if (row.has_vector) this.stmt.markSameContent.run(f.size, mtime, scanId, row.id);
+          else this.stmt.markChanged.run(f.size, mtime, f.format, scanId, row.id);
           result.unchanged++;
+        } else if (f.contentHash !== undefined && f.contentHash === row.content_hash && row.has_vector) {
+          // Touched or copied over with identical bytes: the vector still describes it.
+          this.stmt.markSameContent.run(f.size, mtime, scanId, row.id);
+          result.unchanged++;
+        } else {
+          // The content changed: its vector no longer describes it.
+          this.stmt.deleteVector.run(row.id);
+          this.stmt.markChanged.run(f.size, mtime, f.format, scanId, row.id);
+          result.changed++;
         }
       }
     })();
     return result;
+  }
+
+  markUnseenRemoved(root: string, scanId: number): number {
+    return this.stmt.markUnseen.run(root, ...underRoot(root), scanId).changes;
+  }
+
+  forget(root: string): number {
+    return this.stmt.forget.run(root, ...underRoot(root)).changes;
+  }
+
+  failures(): FailedFile[] {
+    return (this.stmt.failures.all() as { id: number; path: string; error: string | null }[]).map((r) => ({
+      id: r.id,
+      path: r.path,
+      reason: r.error ?? 'unknown error',
+    }));
+  }
+
+  retryFailed(): number {
+    return this.stmt.retryFailed.run().changes;
+  }
+
+  vectorForContent(contentHash: string): ReusableVector | null {
+    const row = this.stmt.vectorForHash.get(contentHash) as { vector: Buffer; width: number; height: number } | undefined;
+    return row ? { vector: blobToVector(row.vector), width: row.width, height: row.height } : null;
+  }
+
+  verify(dims: number): CatalogProblem[] {
+    const problems: CatalogProblem[] = [];
+    const withoutVector = this.db
+      .prepare(`SELECT id, path FROM images i WHERE status = 'embedded' AND NOT EXISTS (SELECT 1 FROM vectors v WHERE v.image_id = i.id)`)
+      .all() as { id: number; path: string }[];
+    for (const r of withoutVector) {
+      problems.push({ kind: 'embedded-without-vector', imageId: r.id, path: r.path, detail: 'marked embedded but has no vector' });
+    }
+    const vectors = this.db
+      .prepare('SELECT v.image_id AS id, i.path, i.status, v.vector FROM vectors v LEFT JOIN images i ON i.id = v.image_id')
+      .iterate() as IterableIterator<{ id: number; path: string | null; status: string | null; vector: Buffer }>;
+    for (const r of vectors) {
+      if (r.status !== 'embedded' && r.status !== 'removed') {
+        problems.push({ kind: 'vector-without-embedded-image', imageId: r.id, path: r.path, detail: `has a vector but its image is ${r.status ?? 'missing'}` });
+        continue;
+      }
+      if (r.vector.byteLength !== dims * 4) {
+        problems.push({ kind: 'vector-wrong-dims', imageId: r.id, path: r.path, detail: `vector has ${r.vector.byteLength / 4} dimensions, the library's model has ${dims}` });
+        continue;
+      }
+      const v = blobToVector(r.vector);
+      let norm = 0;
+      for (const x of v) norm += x * x;
+      norm = Math.sqrt(norm);
+      if (!Number.isFinite(norm) || Math.abs(norm - 1) > 1e-3) {
+        problems.push({ kind: 'vector-not-unit', imageId: r.id, path: r.path, detail: `vector is not unit-length (norm ${norm})` });
+      }
+    }
+    return problems;
+  }
+
+  repair(problems: readonly CatalogProblem[]): void {
+    const requeue = this.db.prepare(
+      `UPDATE images SET status = 'pending', error = NULL, embedded_at = NULL WHERE id = ? AND status = 'embedded'`,
+    );
+    this.db.transaction(() => {
+      for (const p of problems) {
+        // Every fix drops what is wrong; an embedded image loses its mark and is
+        // embedded again by the next `embed`. Nothing is invented.
+        if (p.kind !== 'embedded-without-vector') this.stmt.deleteVector.run(p.imageId);
+        requeue.run(p.imageId);
+      }
+    })();
   }
 
   pendingImages(afterId: number, limit: number): ImageRecord[] {
@@ -141,7 +268,8 @@ export class SqliteCatalog implements Catalog {
       for (const e of embedded) {
         // Guarded on status = 'pending' so that a concurrent re-scan that changed
         // the file (or another writer that got there first) is never overwritten.
-        const changed = this.stmt.markEmbedded.run(e.width, e.height, e.contentHash, now, e.id).changes;
+        const changed = this.stmt.markEmbedded
+          .run(e.size, Math.trunc(e.mtimeMs), e.width, e.height, e.contentHash, now, e.id).changes;
         if (changed === 1) {
           this.stmt.deleteVector.run(e.id);
           this.stmt.insertVector.run(e.id, vectorToBlob(e.vector));
@@ -198,11 +326,50 @@ export class SqliteCatalog implements Catalog {
     const out = new Map<number, StoredVector>();
     for (const chunk of chunks(ids, 500)) {
       const rows = this.db
-        .prepare(`SELECT image_id AS id, seq, vector FROM vectors WHERE image_id IN (${chunk.map(() => '?').join(',')})`)
+        .prepare(
+          `SELECT v.image_id AS id, v.seq, v.vector FROM vectors v JOIN images i ON i.id = v.image_id
+           WHERE i.status = 'embedded' AND v.image_id IN (${chunk.map(() => '?').join(',')})`,
+        )
         .all(...chunk) as { id: number; seq: number; vector: Buffer }[];
       for (const r of rows) out.set(r.id, { id: r.id, seq: r.seq, vector: blobToVector(r.vector) });
     }
     return out;
+  }
+
+  importImages(images: readonly ImportedImage[]): { embedded: number; pending: number; skipped: number } {
+    const result = { embedded: 0, pending: 0, skipped: 0 };
+    const now = Date.now();
+    const insert = this.db.prepare(
+      `INSERT INTO images (path, size, mtime_ms, format, status, width, height, registered_at, embedded_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (path) DO NOTHING`,
+    );
+    this.db.transaction(() => {
+      for (const image of images) {
+        const status = image.vector ? 'embedded' : 'pending';
+        const info = insert.run(image.path, image.size, Math.trunc(image.mtimeMs), image.format, status, image.width, image.height, now, image.vector ? now : null);
+        if (info.changes === 0) {
+          result.skipped++;
+          continue;
+        }
+        if (image.vector) {
+          this.stmt.insertVector.run(info.lastInsertRowid, vectorToBlob(image.vector));
+          result.embedded++;
+        } else {
+          result.pending++;
+        }
+      }
+    })();
+    return result;
+  }
+
+  *exportImages(): IterableIterator<ImageRecord & { vector: Float32Array | null }> {
+    const rows = this.db
+      .prepare(
+        `SELECT i.*, CASE WHEN i.status = 'embedded' THEN v.vector END AS vector FROM images i
+         LEFT JOIN vectors v ON v.image_id = i.id WHERE i.status <> 'removed' ORDER BY i.id`,
+      )
+      .iterate() as IterableIterator<ImageRow & { vector: Buffer | null }>;
+    for (const row of rows) yield { ...toRecord(row), vector: row.vector ? blobToVector(row.vector) : null };
   }
 
   countVectorsUpTo(seq: number): number {
@@ -212,6 +379,12 @@ export class SqliteCatalog implements Catalog {
   close(): void {
     this.db.close();
   }
+}
+
+/** Bounds for "path is under root" that use the path index: root/ ≤ path < root0 ('0' follows '/'). */
+function underRoot(root: string): [string, string] {
+  const prefix = root.endsWith('/') ? root : `${root}/`;
+  return [prefix, `${prefix.slice(0, -1)}0`];
 }
 
 function* chunks<T>(items: readonly T[], size: number): Generator<T[]> {

@@ -5,6 +5,10 @@ import type { Catalog } from '../catalog/catalog.js';
 import { WriterLock } from '../catalog/writer-lock.js';
 import { AnnIndex, buildIndex } from '../index/ann-index.js';
 import { libraryStatus } from '../app/status.js';
+import { repairLibrary, verifyLibrary } from '../app/verify.js';
+import { exportLegacy } from '../legacy/export-legacy.js';
+import { importLegacy } from '../legacy/import-legacy.js';
+import { resolve as resolvePath } from 'node:path';
 import { openLibrary, type LibraryPaths } from '../library.js';
 import { ImageEncoder, TextEncoder } from '../model/encoders.js';
 import { resolveModel, type ModelSpec, type ResolvedModel } from '../model/model-files.js';
@@ -20,6 +24,21 @@ interface GlobalOptions extends ModelRequest {
 interface EmbedOptions extends GlobalOptions {
   batchSize: number;
   maxPixels: number;
+  /** Seconds. */
+  fileTimeout: number;
+  retryFailed?: boolean;
+}
+
+/** A full disk or an I/O error while committing: the batch was rolled back, nothing committed is lost. */
+function explainWriteFailure(err: unknown): Error {
+  const code = (err as { code?: string }).code ?? '';
+  if (['SQLITE_FULL', 'ENOSPC', 'SQLITE_IOERR', 'EIO'].some((c) => code.startsWith(c))) {
+    return new Error(
+      `${code === 'SQLITE_FULL' || code === 'ENOSPC' ? 'the disk is full' : 'an I/O error occurred'} while saving vectors ` +
+        `(${(err as Error).message}). Every batch committed before it is safe; free space and run the same command again to resume.`,
+    );
+  }
+  return err as Error;
 }
 
 const say = (line: string): void => {
@@ -66,12 +85,13 @@ async function register(catalog: Catalog, dirs: string[]): Promise<void> {
   });
   progress.stop();
   say(
-    `registered: ${report.added} new, ${report.changed} changed, ${report.unchanged} unchanged` +
+    `registered: ${report.added} new, ${report.changed} changed, ${report.unchanged} unchanged, ${report.removed} removed` +
       `, ${report.skipped} non-image files skipped${report.problems ? `, ${report.problems} unreadable` : ''}`,
   );
 }
 
 async function embed(catalog: Catalog, paths: LibraryPaths, options: EmbedOptions): Promise<void> {
+  if (options.retryFailed) say(`retrying ${catalog.retryFailed()} failed images`);
   const pending = catalog.counts().pending;
   const spec = chooseModel(catalog, options);
   if (pending === 0) {
@@ -85,12 +105,20 @@ async function embed(catalog: Catalog, paths: LibraryPaths, options: EmbedOption
     const report = await embedPending(catalog, encoder, {
       batchSize: options.batchSize,
       maxPixels: options.maxPixels,
+      fileTimeoutMs: options.fileTimeout * 1000,
       onProgress: (p) => progress.update(p.done),
       onFailure: (path, reason) => say(`failed ${path}: ${reason}`),
+    }).catch((err: unknown) => {
+      progress.stop();
+      throw explainWriteFailure(err);
     });
     progress.stop();
     const rate = report.seconds > 0 ? (report.embedded / report.seconds).toFixed(1) : '0';
-    say(`embedded ${report.embedded} images in ${report.seconds.toFixed(1)} s (${rate} images/s), ${report.failed} failed`);
+    say(
+      `embedded ${report.embedded} images in ${report.seconds.toFixed(1)} s (${rate} images/s)` +
+        `${report.reused ? `, ${report.reused} reused the vector of identical content` : ''}, ${report.failed} failed` +
+        `${report.failed ? ' (see picsift errors)' : ''}`,
+    );
   } finally {
     await encoder.close();
   }
@@ -149,5 +177,70 @@ export const commands = {
     withLibrary(options, async (catalog, paths) => {
       const report = libraryStatus(catalog, paths);
       process.stdout.write(`${options.json ? statusJson(report) : statusText(report, paths.root, catalog.model()?.dtype ?? null)}\n`);
+    }),
+
+  errors: (options: GlobalOptions & { json?: boolean }) =>
+    withLibrary(options, async (catalog) => {
+      const failures = catalog.failures();
+      if (options.json) {
+        process.stdout.write(`${JSON.stringify({ failed: failures.map((f) => ({ id: f.id, path: f.path, reason: f.reason })) })}\n`);
+      } else if (failures.length === 0) {
+        say('no failed images');
+      } else {
+        for (const f of failures) process.stdout.write(`${f.path}\t${f.reason}\n`);
+        say(`${failures.length} failed images; \`picsift embed --retry-failed\` tries them again`);
+      }
+    }),
+
+  forget: (options: GlobalOptions, dirs: string[]) =>
+    asWriter(options, 'forget', async (catalog, paths) => {
+      let forgotten = 0;
+      for (const dir of dirs) forgotten += catalog.forget(resolvePath(dir));
+      say(`forgot ${forgotten} images under ${dirs.join(', ')}`);
+      if (forgotten > 0) refreshIndex(catalog, paths, true);
+    }),
+
+  verify: (options: GlobalOptions & { json?: boolean }) =>
+    withLibrary(options, async (catalog, paths) => {
+      const report = verifyLibrary(catalog, paths);
+      if (options.json) process.stdout.write(`${JSON.stringify(report)}\n`);
+      else {
+        for (const p of report.catalog) process.stdout.write(`${p.kind}\timage ${p.imageId}\t${p.path ?? ''}\t${p.detail}\n`);
+        for (const p of report.index) process.stdout.write(`${p.kind}\t${p.detail}\n`);
+        say(report.ok ? `library is consistent: ${report.images} images, ${report.vectors} vectors` : `${report.catalog.length + report.index.length} problems; \`picsift repair\` fixes them`);
+      }
+      if (!report.ok) process.exitCode = 1;
+    }),
+
+  repair: (options: GlobalOptions) =>
+    asWriter(options, 'repair', async (catalog, paths) => {
+      const report = verifyLibrary(catalog, paths);
+      if (report.ok) {
+        say('nothing to repair');
+        return;
+      }
+      const fixed = repairLibrary(catalog, paths, report);
+      say(`repaired: ${fixed.requeued} images go back to the embed queue (run picsift embed)${fixed.indexRebuilt ? '; index rebuilt' : ''}`);
+    }),
+
+  importLegacy: (options: GlobalOptions & { db: string; embeddings: string }) =>
+    asWriter(options, 'import-legacy', async (catalog) => {
+      const spec = chooseModel(catalog, options);
+      const report = importLegacy(catalog, options.db, options.embeddings, (dims) =>
+        catalog.claimModel({ id: spec.id, dtype: spec.dtype, dims }),
+      );
+      say(
+        `imported ${report.rows} rows: ${report.embedded} with their vector kept, ${report.pending} pending ` +
+          `(${report.invalid} without a valid vector among the ${report.vectors} in the .npy)` +
+          `${report.skipped ? `, ${report.skipped} already in the library` : ''}; \`picsift embed\` computes the missing ones`,
+      );
+    }),
+
+  export: (options: GlobalOptions & { out: string }) =>
+    asWriter(options, 'export', async (catalog) => {
+      const model = catalog.model();
+      if (!model) throw new Error('nothing to export: the library has no embedded images');
+      const result = exportLegacy(catalog, resolvePath(options.out), model.dims);
+      say(`exported ${result.images} images and ${result.vectors} vectors to ${resolvePath(options.out)} (embeddings.npy, metadata.db)`);
     }),
 };

@@ -32,12 +32,16 @@ program
   .argument('<dir...>', 'folders (or files) to register')
   .action((dirs: string[], _opts, cmd: Command) => commands.scan(cmd.optsWithGlobals(), dirs));
 
-program
-  .command('embed')
-  .description('embed every registered image that has no vector yet')
-  .option('--batch-size <n>', 'images per model call', positiveInt('--batch-size', 1024), 16)
-  .option('--max-pixels <n>', 'refuse images with more pixels than this (decompression bombs)', positiveInt('--max-pixels'), 200_000_000)
-  .action((_opts, cmd: Command) => commands.embed(cmd.optsWithGlobals()));
+const embedOptions = (cmd: Command): Command =>
+  cmd
+    .option('--batch-size <n>', 'images per model call', positiveInt('--batch-size', 1024), 16)
+    .option('--max-pixels <n>', 'refuse images with more pixels than this (decompression bombs)', positiveInt('--max-pixels'), 100_000_000)
+    .option('--file-timeout <seconds>', 'give up on a file whose decoding takes longer', positiveInt('--file-timeout'), 60)
+    .option('--retry-failed', 'try the images that failed before once more');
+
+embedOptions(program.command('embed').description('embed every registered image that has no vector yet')).action(
+  (_opts, cmd: Command) => commands.embed(cmd.optsWithGlobals()),
+);
 
 program
   .command('build-index')
@@ -54,19 +58,51 @@ program
   .option('--json', 'print JSON')
   .action((query: string, _opts, cmd: Command) => commands.searchText(cmd.optsWithGlobals(), query));
 
-program
-  .command('index')
-  .description('register + embed + build-index, in one go')
-  .argument('<dir...>', 'folders (or files) to index')
-  .option('--batch-size <n>', 'images per model call', positiveInt('--batch-size', 1024), 16)
-  .option('--max-pixels <n>', 'refuse images with more pixels than this', positiveInt('--max-pixels'), 200_000_000)
-  .action((dirs: string[], _opts, cmd: Command) => commands.index(cmd.optsWithGlobals(), dirs));
+embedOptions(
+  program.command('index').description('register + embed + build-index, in one go').argument('<dir...>', 'folders (or files) to index'),
+).action((dirs: string[], _opts, cmd: Command) => commands.index(cmd.optsWithGlobals(), dirs));
 
 program
   .command('status')
   .description('counts of images, vectors and index entries')
   .option('--json', 'print JSON')
   .action((_opts, cmd: Command) => commands.status(cmd.optsWithGlobals()));
+
+program
+  .command('errors')
+  .description('list the files that could not be embedded, with the reason')
+  .option('--json', 'print JSON')
+  .action((_opts, cmd: Command) => commands.errors(cmd.optsWithGlobals()));
+
+program
+  .command('forget')
+  .description('remove every image under DIR from the library')
+  .argument('<dir...>', 'folders to forget')
+  .action((dirs: string[], _opts, cmd: Command) => commands.forget(cmd.optsWithGlobals(), dirs));
+
+program
+  .command('verify')
+  .description('check the catalogue and the index; exits 1 and lists the problems if any')
+  .option('--json', 'print JSON')
+  .action((_opts, cmd: Command) => commands.verify(cmd.optsWithGlobals()));
+
+program
+  .command('repair')
+  .description('fix what verify reports, by dropping bad vectors (re-embedded by the next embed) and rebuilding the index')
+  .action((_opts, cmd: Command) => commands.repair(cmd.optsWithGlobals()));
+
+program
+  .command('import-legacy')
+  .description("adopt the old tool's library: metadata.db + embeddings.npy")
+  .requiredOption('--db <metadata.db>', 'SQLite database with table images(id, file_path, embedding_index, width, height, format)')
+  .requiredOption('--embeddings <embeddings.npy>', 'float32 array of shape (N, dims); row i belongs to embedding_index i')
+  .action((_opts, cmd: Command) => commands.importLegacy(cmd.optsWithGlobals()));
+
+program
+  .command('export')
+  .description('write embeddings.npy and metadata.db in the old layout, for numpy and FAISS')
+  .requiredOption('--out <dir>', 'folder to write into')
+  .action((_opts, cmd: Command) => commands.export(cmd.optsWithGlobals()));
 
 try {
   await program.parseAsync();

@@ -77,6 +77,13 @@ export class AnnIndex {
     return new AnnIndex(index, manifest);
   }
 
+  /** The ids among `ids` that the index does not hold. */
+  missing(ids: readonly number[]): number[] {
+    if (ids.length === 0) return [];
+    const present = this.index.contains(BigUint64Array.from(ids, (id) => BigInt(id))) as boolean[];
+    return ids.filter((_, i) => !present[i]);
+  }
+
   search(query: Float32Array, k: number): IndexHit[] {
     const size = this.index.size();
     if (size === 0 || k <= 0) return [];

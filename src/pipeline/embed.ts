@@ -16,13 +16,18 @@ export interface EmbedProgress {
 export interface EmbedOptions {
   batchSize?: number;
   maxPixels?: number;
+  /** Per-file limit for reading and decoding. */
+  fileTimeoutMs?: number;
   onProgress?: (progress: EmbedProgress) => void;
   /** Called for each file that could not be embedded. */
   onFailure?: (path: string, reason: string) => void;
 }
 
 export interface EmbedReport {
+  /** Images given a vector, by the model or reused from identical content. */
   embedded: number;
+  /** Of those, how many reused the vector of identical content already in the library. */
+  reused: number;
   failed: number;
   seconds: number;
 }
@@ -31,21 +36,27 @@ export async function embedPending(catalog: Catalog, encoder: ImageEncoder, opti
   const batchSize = options.batchSize ?? 16;
   const started = performance.now();
   const total = catalog.counts().pending;
-  const report: EmbedReport = { embedded: 0, failed: 0, seconds: 0 };
+  const report: EmbedReport = { embedded: 0, reused: 0, failed: 0, seconds: 0 };
+  const prepareOptions = {
+    config: encoder.preprocess,
+    maxPixels: options.maxPixels,
+    timeoutMs: options.fileTimeoutMs,
+    reusableVector: (hash: string) => catalog.vectorForContent(hash),
+  };
   let cursor = 0;
 
   const nextBatch = (): { records: ImageRecord[]; prepared: Promise<PreparedBatch> } | null => {
     const records = catalog.pendingImages(cursor, batchSize);
     if (records.length === 0) return null;
     cursor = records[records.length - 1].id;
-    return { records, prepared: prepareBatch(records, { config: encoder.preprocess, maxPixels: options.maxPixels }) };
+    return { records, prepared: prepareBatch(records, prepareOptions) };
   };
 
   let current = nextBatch();
   while (current) {
     const batch = await current.prepared;
     const upcoming = nextBatch(); // starts decoding while this batch is encoded
-    const embedded: EmbeddedImage[] = [];
+    const embedded: EmbeddedImage[] = [...batch.reused];
     if (batch.images.length > 0) {
       const vectors = await encoder.encode(batch.pixels, batch.images.length);
       batch.images.forEach((image, i) => {
@@ -58,6 +69,7 @@ export async function embedPending(catalog: Catalog, encoder: ImageEncoder, opti
       for (const f of batch.failed) options.onFailure(paths.get(f.id) ?? `image ${f.id}`, f.reason);
     }
     report.embedded += embedded.length;
+    report.reused += batch.reused.length;
     report.failed += batch.failed.length;
     options.onProgress?.({ done: report.embedded + report.failed, total, failed: report.failed });
     current = upcoming;

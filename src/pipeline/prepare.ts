@@ -1,23 +1,28 @@
 // Stage 2: read + decode + preprocess a batch of images into one tensor. Files are
 // read once: the same bytes feed the content hash and the decoder. A file that
-// cannot be read or decoded becomes a failure with a reason, never an exception.
+// cannot be read or decoded becomes a failure with a reason, never an exception,
+// and content already embedded elsewhere in the library reuses that vector.
 import { createHash } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
-import type { FailedImage, ImageRecord } from '../catalog/catalog.js';
+import { open } from 'node:fs/promises';
+import type { EmbeddedImage, FailedImage, ImageRecord, ReusableVector } from '../catalog/catalog.js';
 import { preprocessInto } from '../imaging/preprocess.js';
 import type { PreprocessConfig } from '../imaging/preprocessor-config.js';
 
 export interface PreparedImage {
   id: number;
+  size: number;
+  mtimeMs: number;
   width: number;
   height: number;
   contentHash: string;
 }
 
 export interface PreparedBatch {
-  /** `images.length` preprocessed tensors laid out back to back. */
+  /** `images.length` preprocessed tensors laid out back to back, for the encoder. */
   pixels: Float32Array;
   images: PreparedImage[];
+  /** Images whose content already has a vector: no decoding, no model run. */
+  reused: EmbeddedImage[];
   failed: FailedImage[];
 }
 
@@ -25,36 +30,71 @@ export interface PrepareOptions {
   config: PreprocessConfig;
   /** Decompression-bomb guard: images with more pixels are refused. */
   maxPixels?: number;
+  /** Per-file time limit for reading and decoding, so one pathological file cannot stall a run. */
+  timeoutMs?: number;
+  /** A stored vector for identical content, if the library has one. */
+  reusableVector?: (contentHash: string) => ReusableVector | null;
 }
+
+export const DEFAULT_FILE_TIMEOUT_MS = 60_000;
+
+type Outcome = PreparedImage | FailedImage | EmbeddedImage;
 
 export async function prepareBatch(records: readonly ImageRecord[], options: PrepareOptions): Promise<PreparedBatch> {
   const { config } = options;
   const perImage = 3 * config.cropHeight * config.cropWidth;
   const pixels = new Float32Array(records.length * perImage);
-  const results = await Promise.all(
-    records.map(async (record, slot): Promise<PreparedImage | FailedImage> => {
-      try {
-        const bytes = await readFile(record.path);
-        const contentHash = createHash('sha256').update(bytes).digest('hex');
-        const { width, height } = await preprocessInto(bytes, config, pixels, slot * perImage, { maxPixels: options.maxPixels });
-        return { id: record.id, width, height, contentHash };
-      } catch (err) {
-        return { id: record.id, reason: oneLine(err) };
-      }
-    }),
+  const outcomes = await Promise.all(
+    records.map((record, slot) =>
+      withTimeout(prepareOne(record, slot * perImage, pixels, options), options.timeoutMs ?? DEFAULT_FILE_TIMEOUT_MS).catch(
+        (err: unknown): FailedImage => ({ id: record.id, reason: oneLine(err) }),
+      ),
+    ),
   );
-  // Close the gaps left by failures so the encoder sees only real images.
-  const images: PreparedImage[] = [];
-  const failed: FailedImage[] = [];
-  results.forEach((r, slot) => {
-    if ('reason' in r) {
-      failed.push(r);
-      return;
+  // Close the gaps left by failures and reuses so the encoder sees only real images.
+  const batch: PreparedBatch = { pixels, images: [], reused: [], failed: [] };
+  outcomes.forEach((outcome, slot) => {
+    if ('reason' in outcome) batch.failed.push(outcome);
+    else if ('vector' in outcome) batch.reused.push(outcome);
+    else {
+      const to = batch.images.length;
+      if (to !== slot) pixels.copyWithin(to * perImage, slot * perImage, (slot + 1) * perImage);
+      batch.images.push(outcome);
     }
-    if (images.length !== slot) pixels.copyWithin(images.length * perImage, slot * perImage, (slot + 1) * perImage);
-    images.push(r);
   });
-  return { pixels: pixels.subarray(0, images.length * perImage), images, failed };
+  batch.pixels = pixels.subarray(0, batch.images.length * perImage);
+  return batch;
+}
+
+async function prepareOne(record: ImageRecord, offset: number, pixels: Float32Array, options: PrepareOptions): Promise<Outcome> {
+  // Size and mtime come from the open file, so they describe exactly the bytes embedded
+  // even if the file changed after the scan.
+  const handle = await open(record.path, 'r');
+  let bytes: Buffer;
+  let size: number;
+  let mtimeMs: number;
+  try {
+    const info = await handle.stat();
+    size = info.size;
+    mtimeMs = Math.trunc(info.mtimeMs);
+    bytes = await handle.readFile();
+  } finally {
+    await handle.close();
+  }
+  if (bytes.length === 0) throw new Error('file is empty');
+  const contentHash = createHash('sha256').update(bytes).digest('hex');
+  const known = options.reusableVector?.(contentHash);
+  if (known) return { id: record.id, size, mtimeMs, contentHash, ...known };
+  const { width, height } = await preprocessInto(bytes, options.config, pixels, offset, { maxPixels: options.maxPixels });
+  return { id: record.id, size, mtimeMs, width, height, contentHash };
+}
+
+function withTimeout<T>(work: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const limit = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`gave up after ${ms / 1000} s (decoder did not finish)`)), ms);
+  });
+  return Promise.race([work, limit]).finally(() => clearTimeout(timer));
 }
 
 function oneLine(err: unknown): string {

@@ -1,11 +1,17 @@
 // Scan + record: feeds the scanner's files into the catalogue in transactions of a
-// few thousand rows (one fsync each), so registration runs at disk speed.
+// few thousand rows (one fsync each). Known files whose size or mtime changed are
+// hashed, so a touched file keeps its vector; files under a scanned folder that
+// the scan no longer finds are marked removed (and never returned by search).
+import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
 import type { Catalog, RegisterResult, ScannedFile } from '../catalog/catalog.js';
 import { scanImages, type ScanEvents } from './scan.js';
 
 const BATCH = 2000;
 
 export interface RegisterReport extends RegisterResult {
+  removed: number;
   skipped: number;
   problems: number;
 }
@@ -15,29 +21,52 @@ export async function registerFolders(
   roots: readonly string[],
   events: ScanEvents & { onProgress?: (seen: number) => void } = {},
 ): Promise<RegisterReport> {
-  const report: RegisterReport = { added: 0, changed: 0, unchanged: 0, skipped: 0, problems: 0 };
+  const report: RegisterReport = { added: 0, changed: 0, unchanged: 0, removed: 0, skipped: 0, problems: 0 };
+  const scanId = catalog.beginScan();
   let batch: ScannedFile[] = [];
-  const flush = (): void => {
-    const r = catalog.registerFiles(batch);
+  const flush = async (): Promise<void> => {
+    await hashChangedFiles(catalog, batch);
+    const r = catalog.registerFiles(batch, scanId);
     report.added += r.added;
     report.changed += r.changed;
     report.unchanged += r.unchanged;
     batch = [];
     events.onProgress?.(report.added + report.changed + report.unchanged);
   };
-  for await (const file of scanImages(roots, {
-    onProblem: (path, reason) => {
-      report.problems++;
-      events.onProblem?.(path, reason);
-    },
-    onSkipped: (path) => {
-      report.skipped++;
-      events.onSkipped?.(path);
-    },
-  })) {
-    batch.push(file);
-    if (batch.length >= BATCH) flush();
+  for (const root of roots.map((r) => resolve(r))) {
+    let unreadableFolders = 0;
+    for await (const file of scanImages([root], {
+      onProblem: (path, reason, what) => {
+        report.problems++;
+        if (what === 'folder') unreadableFolders++;
+        events.onProblem?.(path, reason, what);
+      },
+      onSkipped: (path) => {
+        report.skipped++;
+        events.onSkipped?.(path);
+      },
+    })) {
+      batch.push(file);
+      if (batch.length >= BATCH) await flush();
+    }
+    await flush();
+    // A folder we could not read may still hold its files: only a complete scan
+    // of a root can say that something under it is gone.
+    if (unreadableFolders === 0) report.removed += catalog.markUnseenRemoved(root, scanId);
   }
-  flush();
   return report;
+}
+
+/** Size, then mtime, then content: only files whose size or mtime changed are read. */
+async function hashChangedFiles(catalog: Catalog, files: ScannedFile[]): Promise<void> {
+  const known = catalog.knownFiles(files.map((f) => f.path));
+  for (const file of files) {
+    const k = known.get(file.path);
+    if (!k || !k.contentHash || (k.size === file.size && k.mtimeMs === file.mtimeMs)) continue;
+    try {
+      file.contentHash = createHash('sha256').update(await readFile(file.path)).digest('hex');
+    } catch {
+      // Unreadable now: treat it as changed; embed will record why it fails.
+    }
+  }
 }

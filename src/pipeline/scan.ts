@@ -9,7 +9,7 @@ import { sniffImageFormat } from './sniff-format.js';
 
 export interface ScanEvents {
   /** A file or folder that could not be read; the walk goes on. */
-  onProblem?: (path: string, reason: string) => void;
+  onProblem?: (path: string, reason: string, what: 'file' | 'folder') => void;
   /** A file that is not an image. */
   onSkipped?: (path: string) => void;
 }
@@ -25,7 +25,7 @@ export async function* scanImages(roots: readonly string[], events: ScanEvents =
     try {
       info = await stat(path);
     } catch (err) {
-      events.onProblem?.(path, describe(err));
+      events.onProblem?.(path, describe(err), 'folder');
       continue;
     }
     if (info.isDirectory()) {
@@ -46,7 +46,7 @@ async function* walk(dir: string, info: Stats, visited: Set<string>, events: Sca
     entries = [];
     for await (const entry of await opendir(dir)) entries.push(entry);
   } catch (err) {
-    events.onProblem?.(dir, describe(err));
+    events.onProblem?.(dir, describe(err), 'folder');
     return;
   }
   entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
@@ -59,7 +59,7 @@ async function* walk(dir: string, info: Stats, visited: Set<string>, events: Sca
       try {
         target = await stat(path); // follows links
       } catch (err) {
-        events.onProblem?.(path, describe(err));
+        events.onProblem?.(path, describe(err), 'file');
         continue;
       }
       if (target.isDirectory()) subdirs.push([path, target]);
@@ -85,7 +85,7 @@ async function describeFile(path: string, known: Stats | undefined, events: Scan
     }
     return { path, size: info.size, mtimeMs: Math.trunc(info.mtimeMs), format };
   } catch (err) {
-    events.onProblem?.(path, describe(err));
+    events.onProblem?.(path, describe(err), 'file');
     return null;
   }
 }
