@@ -59,11 +59,16 @@ export async function decodeResized(bytes: Buffer, rule: ResizeRule | null, opti
   return { ...resized, original };
 }
 
-/** Shrinks (or keeps the size of) an opaque RGB, grey or 16-bit image with sharp. */
+/**
+ * Shrinks (or keeps the size of) an opaque image with sharp, to 8-bit RGB.
+ * fit 'fill' hits the exact target size; kernel 'cubic' is Catmull-Rom (a = −0.5),
+ * PIL's BICUBIC, widened by the scale factor as PIL does when shrinking. What
+ * remains different: libvips first box-averages by an integer factor, leaving
+ * at least 2× for the cubic kernel (vips_resize's default gap, which sharp does
+ * not expose), where PIL applies the wide cubic kernel in one go.
+ */
 async function shrink(source: Sharp, target: Size, fastShrink: boolean): Promise<RgbImage> {
   const { data, info } = await source
-    // fit 'fill' hits the exact target size; 'cubic' is Catmull-Rom (a = −0.5),
-    // PIL's BICUBIC, widened by the scale factor as PIL does when shrinking.
     .resize(target.width, target.height, { fit: 'fill', kernel: 'cubic', fastShrinkOnLoad: fastShrink })
     .raw()
     .toBuffer({ resolveWithObject: true })
@@ -136,8 +141,16 @@ function openImage(bytes: Buffer): Sharp {
   }
 }
 
-/** sharp's messages may span lines; callers want one line to put after the file path. */
+/** Distinct lines of a decoder error worth showing; a fuzzed TIFF can log hundreds. */
+const MAX_ERROR_LINES = 3;
+
+/**
+ * Callers want one line to put after the file path. sharp passes on libvips'
+ * error log: several lines, often repeated, so each distinct line is kept once.
+ */
 function rethrowAsDecodeFailure(err: unknown): never {
-  const message = (err instanceof Error ? err.message : String(err)).replace(/\s+/g, ' ').trim().replace(/:$/, '');
-  throw new Error(`cannot decode image: ${message}`, { cause: err });
+  const lines = (err instanceof Error ? err.message : String(err)).split('\n').map((line) => line.trim().replace(/:$/, ''));
+  const distinct = [...new Set(lines.filter(Boolean))];
+  const more = distinct.length > MAX_ERROR_LINES ? `; … ${distinct.length - MAX_ERROR_LINES} more` : '';
+  throw new Error(`cannot decode image: ${distinct.slice(0, MAX_ERROR_LINES).join('; ')}${more}`, { cause: err });
 }

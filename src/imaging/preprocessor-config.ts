@@ -37,7 +37,8 @@ export function parsePreprocessorConfig(json: unknown, source: string): Preproce
   if (resample !== BICUBIC) {
     throw new Error(`${source}: "resample" is ${resample}; only 3 (bicubic) is supported`);
   }
-  // Always true in practice: the vision model needs three channels whatever this says.
+  // Checked, then not needed: the vision model takes three channels, so every
+  // image is converted to RGB whatever this says (CLIP checkpoints say true).
   fields.boolean('do_convert_rgb', true);
 
   const resize = fields.boolean('do_resize', true) ? fields.resizeRule('size') : null;
