@@ -19,14 +19,14 @@ const unit = (...v: number[]): Float32Array => {
 test('registering is idempotent and a changed file goes back to pending without its old vector', (t) => {
   const path = join(tempDir(t), 'catalog.sqlite');
   const catalog = new SqliteCatalog(path);
-  assert.deepEqual(register(catalog, [file('/p/a.jpg'), file('/p/b.jpg')]), { added: 2, changed: 0, unchanged: 0 });
-  assert.deepEqual(register(catalog, [file('/p/a.jpg'), file('/p/b.jpg')]), { added: 0, changed: 0, unchanged: 2 });
+  assert.deepEqual(register(catalog, [file('/p/a.jpg'), file('/p/b.jpg')]), { added: 2, skipped: 0, changed: 0, unchanged: 0 });
+  assert.deepEqual(register(catalog, [file('/p/a.jpg'), file('/p/b.jpg')]), { added: 0, skipped: 0, changed: 0, unchanged: 2 });
 
   const [a, b] = catalog.pendingImages(0, 10);
   catalog.commitBatch([{ id: a.id, size: 1, mtimeMs: 1, vector: unit(1, 0, 0), width: 4, height: 3, contentHash: 'h' }], [{ id: b.id, reason: 'broken' }]);
   assert.deepEqual(catalog.counts(), { images: 2, embedded: 1, pending: 0, failed: 1 });
 
-  assert.deepEqual(register(catalog, [file('/p/a.jpg', 101)]), { added: 0, changed: 1, unchanged: 0 });
+  assert.deepEqual(register(catalog, [file('/p/a.jpg', 101)]), { added: 0, skipped: 0, changed: 1, unchanged: 0 });
   assert.deepEqual(catalog.counts(), { images: 2, embedded: 0, pending: 1, failed: 1 });
   assert.equal(catalog.vectorsOf([a.id]).size, 0, 'the stale vector is gone');
   catalog.close();

@@ -19,13 +19,17 @@ test('scan finds images recursively, sniffs formats from content and survives lo
   symlinkSync(join(root, 'nowhere'), join(root, 'a', 'broken-link'));
 
   const problems: string[] = [];
-  const skipped: string[] = [];
   const found = [];
-  for await (const f of scanImages([root], { onProblem: (p) => problems.push(p), onSkipped: (p) => skipped.push(p) })) found.push(f);
+  for await (const f of scanImages([root], { onProblem: (p) => problems.push(p) })) found.push(f);
 
-  const byName = Object.fromEntries(found.map((f) => [f.path.slice(root.length + 1), f.format]));
-  assert.deepEqual(byName, { 'a/one.jpg': 'jpg', 'a/b/two.png': 'png', 'a/b/c/really-a-jpeg.png': 'jpg' });
-  assert.deepEqual(skipped.map((p) => p.slice(root.length + 1)).sort(), ['a/empty.jpg', 'a/notes.jpg']);
+  const byName = Object.fromEntries(found.map((f) => [f.path.slice(root.length + 1), f.notImage ?? f.format]));
+  assert.deepEqual(byName, {
+    'a/one.jpg': 'jpg',
+    'a/b/two.png': 'png',
+    'a/b/c/really-a-jpeg.png': 'jpg',
+    'a/empty.jpg': 'not an image: the file is empty',
+    'a/notes.jpg': 'not an image: its content matches no known file format',
+  });
   assert.deepEqual(problems, [join(root, 'a', 'broken-link')]);
   const one = found.find((f) => f.path.endsWith('one.jpg'))!;
   assert.ok(one.size > 0 && one.mtimeMs > 0);

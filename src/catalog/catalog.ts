@@ -3,14 +3,17 @@
 // implementation lives in sqlite-catalog.ts; a PostgreSQL one can implement the
 // same interface for users who outgrow one machine.
 
-export type ImageStatus = 'pending' | 'embedded' | 'failed' | 'removed';
+/** `skipped`: a file that is not an image, kept with its reason so that `errors` accounts for every file. */
+export type ImageStatus = 'pending' | 'embedded' | 'failed' | 'removed' | 'skipped';
 
 export interface ScannedFile {
   path: string;
   size: number;
   mtimeMs: number;
-  /** Sniffed from the file's content, e.g. "jpg", "png", "heic". */
+  /** Sniffed from the file's content, e.g. "jpg", "png", "heic"; "none" for a non-image. */
   format: string;
+  /** Why the file is not an image (then it is recorded as skipped, never embedded). */
+  notImage?: string;
   /**
    * Set by the scan only for a known file whose size or mtime changed: when it
    * equals the recorded hash the content is the same and the vector is kept.
@@ -100,6 +103,8 @@ export interface StatusCounts {
 
 export interface RegisterResult {
   added: number;
+  /** Files that are not images (recorded as skipped, with the reason). */
+  skipped: number;
   /** Known files whose content changed: back to pending. */
   changed: number;
   unchanged: number;
@@ -124,7 +129,8 @@ export interface Catalog {
   markUnseenRemoved(root: string, scanId: number): number;
   /** Deletes every image under `root` (and its vector) from the library; returns how many. */
   forget(root: string): number;
-  failures(): FailedFile[];
+  /** Failed images, and skipped non-image files, with their reasons. */
+  failures(): { failed: FailedFile[]; skipped: FailedFile[] };
   /** Puts failed images back in the embed queue; returns how many. */
   retryFailed(): number;
   /** A stored vector of identical content (same SHA-256), if any: reused instead of re-embedding. */

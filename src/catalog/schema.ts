@@ -15,7 +15,7 @@ CREATE TABLE images (
   mtime_ms      INTEGER NOT NULL,
   format        TEXT NOT NULL,
   status        TEXT NOT NULL DEFAULT 'pending'
-                CHECK (status IN ('pending', 'embedded', 'failed', 'removed')),
+                CHECK (status IN ('pending', 'embedded', 'failed', 'removed', 'skipped')),
   width         INTEGER,
   height        INTEGER,
   content_hash  TEXT,

@@ -77,6 +77,12 @@ export class SqliteCatalog implements Catalog {
       findForRegister: this.db.prepare(
         'SELECT id, size, mtime_ms, status, content_hash, (SELECT 1 FROM vectors WHERE image_id = images.id) AS has_vector FROM images WHERE path = ?',
       ),
+      upsertSkipped: this.db.prepare(
+        `INSERT INTO images (path, size, mtime_ms, format, status, error, registered_at, seen_scan)
+         VALUES (@path, @size, @mtime, 'none', 'skipped', @reason, @now, @scan)
+         ON CONFLICT (path) DO UPDATE SET size = @size, mtime_ms = @mtime, format = 'none', status = 'skipped',
+           error = @reason, seen_scan = @scan, width = NULL, height = NULL, content_hash = NULL, embedded_at = NULL`,
+      ),
       markSeen: this.db.prepare('UPDATE images SET seen_scan = ? WHERE id = ?'),
       markSameContent: this.db.prepare(
         `UPDATE images SET size = ?, mtime_ms = ?, seen_scan = ?,
@@ -92,7 +98,7 @@ export class SqliteCatalog implements Catalog {
          WHERE (path = ? OR (path >= ? AND path < ?)) AND seen_scan <> ? AND status <> 'removed'`,
       ),
       forget: this.db.prepare('DELETE FROM images WHERE path = ? OR (path >= ? AND path < ?)'),
-      failures: this.db.prepare(`SELECT id, path, error FROM images WHERE status = 'failed' ORDER BY path`),
+      failures: this.db.prepare(`SELECT id, path, error FROM images WHERE status = ? ORDER BY path`),
       retryFailed: this.db.prepare(`UPDATE images SET status = 'pending', error = NULL WHERE status = 'failed'`),
       vectorForHash: this.db.prepare(
         'SELECT v.vector, i.width, i.height FROM images i JOIN vectors v ON v.image_id = i.id WHERE i.content_hash = ? LIMIT 1',
@@ -156,7 +162,7 @@ export class SqliteCatalog implements Catalog {
   }
 
   registerFiles(files: readonly ScannedFile[], scanId: number): RegisterResult {
-    const result: RegisterResult = { added: 0, changed: 0, unchanged: 0 };
+    const result: RegisterResult = { added: 0, skipped: 0, changed: 0, unchanged: 0 };
     const now = Date.now();
     this.db.transaction(() => {
       for (const f of files) {
@@ -164,10 +170,14 @@ export class SqliteCatalog implements Catalog {
         const row = this.stmt.findForRegister.get(f.path) as
           | { id: number; size: number; mtime_ms: number; status: string; content_hash: string | null; has_vector: 1 | null }
           | undefined;
-        if (!row) {
+        if (f.notImage !== undefined) {
+          if (row) this.stmt.deleteVector.run(row.id);
+          this.stmt.upsertSkipped.run({ path: f.path, size: f.size, mtime, now, scan: scanId, reason: f.notImage });
+          result.skipped++;
+        } else if (!row) {
           this.stmt.insertImage.run(f.path, f.size, mtime, f.format, now, scanId);
           result.added++;
-        } else if (row.size === f.size && row.mtime_ms === mtime) {
+        } else if (row.size === f.size && row.mtime_ms === mtime && row.status !== 'skipped') {
           // Unchanged; a removed image that is back (a folder remounted, say) gets its vector back.
           if (row.status !== 'removed') this.stmt.markSeen.run(scanId, row.id);
           else if (row.has_vector) this.stmt.markSameContent.run(f.size, mtime, scanId, row.id);
@@ -196,12 +206,14 @@ export class SqliteCatalog implements Catalog {
     return this.stmt.forget.run(root, ...underRoot(root)).changes;
   }
 
-  failures(): FailedFile[] {
-    return (this.stmt.failures.all() as { id: number; path: string; error: string | null }[]).map((r) => ({
-      id: r.id,
-      path: r.path,
-      reason: r.error ?? 'unknown error',
-    }));
+  failures(): { failed: FailedFile[]; skipped: FailedFile[] } {
+    const list = (status: string): FailedFile[] =>
+      (this.stmt.failures.all(status) as { id: number; path: string; error: string | null }[]).map((r) => ({
+        id: r.id,
+        path: r.path,
+        reason: r.error ?? 'unknown error',
+      }));
+    return { failed: list('failed'), skipped: list('skipped') };
   }
 
   retryFailed(): number {
@@ -298,7 +310,7 @@ export class SqliteCatalog implements Catalog {
   counts(): StatusCounts {
     const c: StatusCounts = { images: 0, embedded: 0, pending: 0, failed: 0 };
     for (const row of this.stmt.counts.all() as { status: string; n: number }[]) {
-      if (row.status === 'removed') continue;
+      if (row.status === 'removed' || row.status === 'skipped') continue;
       c.images += row.n;
       if (row.status === 'embedded' || row.status === 'pending' || row.status === 'failed') c[row.status] += row.n;
     }
@@ -366,7 +378,7 @@ export class SqliteCatalog implements Catalog {
     const rows = this.db
       .prepare(
         `SELECT i.*, CASE WHEN i.status = 'embedded' THEN v.vector END AS vector FROM images i
-         LEFT JOIN vectors v ON v.image_id = i.id WHERE i.status <> 'removed' ORDER BY i.id`,
+         LEFT JOIN vectors v ON v.image_id = i.id WHERE i.status NOT IN ('removed', 'skipped') ORDER BY i.id`,
       )
       .iterate() as IterableIterator<ImageRow & { vector: Buffer | null }>;
     for (const row of rows) yield { ...toRecord(row), vector: row.vector ? blobToVector(row.vector) : null };

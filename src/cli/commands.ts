@@ -86,7 +86,7 @@ async function register(catalog: Catalog, dirs: string[]): Promise<void> {
   progress.stop();
   say(
     `registered: ${report.added} new, ${report.changed} changed, ${report.unchanged} unchanged, ${report.removed} removed` +
-      `, ${report.skipped} non-image files skipped${report.problems ? `, ${report.problems} unreadable` : ''}`,
+      `; ${report.skipped} files are not images (see picsift errors)${report.problems ? `; ${report.problems} could not be read` : ''}`,
   );
 }
 
@@ -181,15 +181,16 @@ export const commands = {
 
   errors: (options: GlobalOptions & { json?: boolean }) =>
     withLibrary(options, async (catalog) => {
-      const failures = catalog.failures();
+      const { failed, skipped } = catalog.failures();
       if (options.json) {
-        process.stdout.write(`${JSON.stringify({ failed: failures.map((f) => ({ id: f.id, path: f.path, reason: f.reason })) })}\n`);
-      } else if (failures.length === 0) {
-        say('no failed images');
-      } else {
-        for (const f of failures) process.stdout.write(`${f.path}\t${f.reason}\n`);
-        say(`${failures.length} failed images; \`picsift embed --retry-failed\` tries them again`);
+        process.stdout.write(`${JSON.stringify({ failed, skipped })}\n`);
+        return;
       }
+      for (const f of [...failed, ...skipped]) process.stdout.write(`${f.path}\t${f.reason}\n`);
+      say(
+        `${failed.length} images failed${failed.length ? ' (`picsift embed --retry-failed` tries them again)' : ''}, ` +
+          `${skipped.length} files skipped as not images`,
+      );
     }),
 
   forget: (options: GlobalOptions, dirs: string[]) =>

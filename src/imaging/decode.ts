@@ -11,6 +11,8 @@ export interface DecodeOptions {
   maxPixels: number;
   /** Let sharp decode JPEGs at a reduced DCT scale (still at least the target size). */
   fastShrink: boolean;
+  /** libvips gives up on an image after this long (a decoder stuck on a malicious file). */
+  timeoutSeconds?: number;
 }
 
 export interface ResizedImage extends RgbImage {
@@ -32,7 +34,7 @@ const INPUT_OPTIONS: SharpOptions = {
 };
 
 export async function decodeResized(bytes: Buffer, rule: ResizeRule | null, options: DecodeOptions): Promise<ResizedImage> {
-  const input = openImage(bytes);
+  const input = openImage(bytes, options.timeoutSeconds);
   const metadata = await input.metadata().catch(rethrowAsDecodeFailure);
   const original = metadata.autoOrient;
   refuseOverLimit(original, options.maxPixels, 'image is');
@@ -47,7 +49,10 @@ export async function decodeResized(bytes: Buffer, rule: ResizeRule | null, opti
     resized = resampleBicubicLikePil(await fullSizeRgb(input, metadata), target);
   } else if (needsConversionBeforeResize(metadata)) {
     const rgb = await fullSizeRgb(input, metadata);
-    const rawInput = sharp(rgb.pixels, { raw: { width: rgb.width, height: rgb.height, channels: 3 }, limitInputPixels: false });
+    const rawInput = withTimeout(
+      sharp(rgb.pixels, { raw: { width: rgb.width, height: rgb.height, channels: 3 }, limitInputPixels: false }),
+      options.timeoutSeconds,
+    );
     resized = await shrink(rawInput, target, false);
   } else {
     // The exact path sets a pipeline colourspace because that is what stops
@@ -133,9 +138,13 @@ function megapixels(pixels: number): string {
   return (pixels / 1e6).toFixed(1);
 }
 
-function openImage(bytes: Buffer): Sharp {
+function withTimeout(image: Sharp, seconds: number | undefined): Sharp {
+  return seconds ? image.timeout({ seconds: Math.max(1, Math.round(seconds)) }) : image;
+}
+
+function openImage(bytes: Buffer, timeoutSeconds: number | undefined): Sharp {
   try {
-    return sharp(bytes, INPUT_OPTIONS);
+    return withTimeout(sharp(bytes, INPUT_OPTIONS), timeoutSeconds);
   } catch (err) {
     return rethrowAsDecodeFailure(err);
   }

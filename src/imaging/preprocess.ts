@@ -12,6 +12,8 @@ export interface PreprocessOptions {
    * (sharp's fastShrinkOnLoad). Faster, a little further from the reference.
    */
   fastShrink?: boolean;
+  /** Per-image limit on libvips' work. */
+  timeoutSeconds?: number;
 }
 
 export const DEFAULT_MAX_PIXELS = 100_000_000;
@@ -36,6 +38,7 @@ export async function preprocessInto(
   const image = await decodeResized(bytes, cfg.resize, {
     maxPixels: opts.maxPixels ?? DEFAULT_MAX_PIXELS,
     fastShrink: opts.fastShrink ?? false,
+    timeoutSeconds: opts.timeoutSeconds,
   });
   writeCroppedTensor(image, cfg, out, offset);
   return image.original;

@@ -85,7 +85,10 @@ async function prepareOne(record: ImageRecord, offset: number, pixels: Float32Ar
   const contentHash = createHash('sha256').update(bytes).digest('hex');
   const known = options.reusableVector?.(contentHash);
   if (known) return { id: record.id, size, mtimeMs, contentHash, ...known };
-  const { width, height } = await preprocessInto(bytes, options.config, pixels, offset, { maxPixels: options.maxPixels });
+  const { width, height } = await preprocessInto(bytes, options.config, pixels, offset, {
+    maxPixels: options.maxPixels,
+    timeoutSeconds: (options.timeoutMs ?? DEFAULT_FILE_TIMEOUT_MS) / 1000,
+  });
   return { id: record.id, size, mtimeMs, width, height, contentHash };
 }
 

@@ -12,7 +12,6 @@ const BATCH = 2000;
 
 export interface RegisterReport extends RegisterResult {
   removed: number;
-  skipped: number;
   problems: number;
 }
 
@@ -21,17 +20,18 @@ export async function registerFolders(
   roots: readonly string[],
   events: ScanEvents & { onProgress?: (seen: number) => void } = {},
 ): Promise<RegisterReport> {
-  const report: RegisterReport = { added: 0, changed: 0, unchanged: 0, removed: 0, skipped: 0, problems: 0 };
+  const report: RegisterReport = { added: 0, skipped: 0, changed: 0, unchanged: 0, removed: 0, problems: 0 };
   const scanId = catalog.beginScan();
   let batch: ScannedFile[] = [];
   const flush = async (): Promise<void> => {
     await hashChangedFiles(catalog, batch);
     const r = catalog.registerFiles(batch, scanId);
     report.added += r.added;
+    report.skipped += r.skipped;
     report.changed += r.changed;
     report.unchanged += r.unchanged;
     batch = [];
-    events.onProgress?.(report.added + report.changed + report.unchanged);
+    events.onProgress?.(report.added + report.skipped + report.changed + report.unchanged);
   };
   for (const root of roots.map((r) => resolve(r))) {
     let unreadableFolders = 0;
@@ -40,10 +40,6 @@ export async function registerFolders(
         report.problems++;
         if (what === 'folder') unreadableFolders++;
         events.onProblem?.(path, reason, what);
-      },
-      onSkipped: (path) => {
-        report.skipped++;
-        events.onSkipped?.(path);
       },
     })) {
       batch.push(file);
@@ -62,7 +58,7 @@ async function hashChangedFiles(catalog: Catalog, files: ScannedFile[]): Promise
   const known = catalog.knownFiles(files.map((f) => f.path));
   for (const file of files) {
     const k = known.get(file.path);
-    if (!k || !k.contentHash || (k.size === file.size && k.mtimeMs === file.mtimeMs)) continue;
+    if (file.notImage !== undefined || !k || !k.contentHash || (k.size === file.size && k.mtimeMs === file.mtimeMs)) continue;
     try {
       file.contentHash = createHash('sha256').update(await readFile(file.path)).digest('hex');
     } catch {

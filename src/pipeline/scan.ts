@@ -1,5 +1,6 @@
-// Stage 1 of the pipeline: walk folders and yield every image file with its size,
-// mtime and sniffed format. Problems (unreadable folders, broken links) are
+// Stage 1 of the pipeline: walk folders and yield every file with its size, mtime
+// and sniffed format (non-images with the reason, so that every file of a folder
+// is accounted for). Problems (unreadable folders, broken links) are
 // reported and skipped; symlinked folders are followed once (loops are cut).
 import { opendir, stat } from 'node:fs/promises';
 import type { Dirent, Stats } from 'node:fs';
@@ -10,8 +11,6 @@ import { sniffImageFormat } from './sniff-format.js';
 export interface ScanEvents {
   /** A file or folder that could not be read; the walk goes on. */
   onProblem?: (path: string, reason: string, what: 'file' | 'folder') => void;
-  /** A file that is not an image. */
-  onSkipped?: (path: string) => void;
 }
 
 /** Files of one folder are sniffed this many at a time, to keep the disk busy. */
@@ -78,12 +77,9 @@ async function* walk(dir: string, info: Stats, visited: Set<string>, events: Sca
 async function describeFile(path: string, known: Stats | undefined, events: ScanEvents): Promise<ScannedFile | null> {
   try {
     const info = known ?? (await stat(path));
-    const format = await sniffImageFormat(path);
-    if (!format) {
-      events.onSkipped?.(path);
-      return null;
-    }
-    return { path, size: info.size, mtimeMs: Math.trunc(info.mtimeMs), format };
+    const sniffed = await sniffImageFormat(path);
+    const file = { path, size: info.size, mtimeMs: Math.trunc(info.mtimeMs) };
+    return 'format' in sniffed ? { ...file, format: sniffed.format } : { ...file, format: 'none', notImage: sniffed.notImage };
   } catch (err) {
     events.onProblem?.(path, describe(err), 'file');
     return null;
