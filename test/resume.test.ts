@@ -5,11 +5,13 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { SqliteCatalog } from '../src/catalog/sqlite-catalog.js';
 import { COLOURS, cosine, models, runCli, seededRandom, sharedDir, startCli, tempDir, writeSolidJpeg } from './support.js';
 
 const cifar = join(sharedDir, 'data', 'cifar10-test', 'test');
 const KILLS = 24;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 function vectorsByPath(library: string): Map<string, Float32Array> {
   const catalog = new SqliteCatalog(join(library, 'catalog.sqlite'));
@@ -43,12 +45,30 @@ test(`embed survives ${KILLS} SIGKILLs and ends with every image embedded once, 
   const lib = ['--library', library, '--model', models.tinyClip];
   assert.equal((await runCli([...lib, 'scan', ...folders])).code, 0);
 
+  // Kill moments: every fourth run at a random instant of start-up (opening the
+  // library, loading the model); the others a random 0–400 ms after the run has
+  // committed a new batch, so that kills land in decoding, encoding and commits
+  // whatever the speed of the machine.
   const random = seededRandom(20261124);
+  const embeddedSoFar = (): number => {
+    const db = new Database(join(library, 'catalog.sqlite'), { readonly: true });
+    try {
+      return (db.prepare(`SELECT count(*) AS n FROM images WHERE status = 'embedded'`).get() as { n: number }).n;
+    } finally {
+      db.close();
+    }
+  };
   let kills = 0;
   let progressSeen = 0;
   while (kills < KILLS) {
+    const before = embeddedSoFar();
     const { child, done } = startCli([...lib, 'embed', '--batch-size', '8']);
-    await new Promise((r) => setTimeout(r, 250 + random() * 900));
+    if (kills % 4 === 0) {
+      await sleep(50 + random() * 400);
+    } else {
+      while (embeddedSoFar() === before && child.exitCode === null) await sleep(20);
+      await sleep(random() * 400);
+    }
     const finished = child.exitCode !== null;
     if (!finished) child.kill('SIGKILL');
     const result = await done;
@@ -87,7 +107,7 @@ test('build-index killed at random moments leaves a usable index or an exact fal
   const random = seededRandom(7);
   for (let i = 0; i < 8; i++) {
     const { child, done } = startCli([...lib, 'build-index', '--rebuild']);
-    await new Promise((r) => setTimeout(r, 200 + random() * 500));
+    await sleep(200 + random() * 500);
     child.kill('SIGKILL');
     await done;
     const after = await runCli([...lib, 'search-text', 'a photo of a dog', '--json', '-n', '10']);

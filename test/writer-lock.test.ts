@@ -8,7 +8,9 @@ import { models, runCli, sharedDir, startCli, tempDir } from './support.js';
 test('a second writer is refused at once; readers work during an embed', { timeout: 120_000 }, async (t) => {
   const library = tempDir(t);
   const lib = ['--library', library, '--model', models.tinyClip];
-  assert.equal((await runCli([...lib, 'scan', join(sharedDir, 'data', 'cifar10-test', 'test', 'ship')])).code, 0);
+  const cifar = join(sharedDir, 'data', 'cifar10-test', 'test');
+  // Enough images that the first embed is still running while the checks below are made.
+  assert.equal((await runCli([...lib, 'scan', join(cifar, 'ship'), join(cifar, 'truck'), join(cifar, 'horse')])).code, 0);
 
   const first = startCli([...lib, 'embed', '--batch-size', '8']);
   // Wait until the first run has committed something.
@@ -32,5 +34,5 @@ test('a second writer is refused at once; readers work during an embed', { timeo
   const done = await first.done;
   assert.equal(done.code, 0, done.stderr);
   const final = JSON.parse((await runCli([...lib, 'status', '--json'])).stdout);
-  assert.deepEqual([final.embedded, final.pending], [1000, 0]);
+  assert.deepEqual([final.embedded, final.pending], [3000, 0]);
 });
