@@ -2,6 +2,7 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { commands } from './commands.js';
 import { defaultLibraryDir } from '../library.js';
+import { registerServeCommand } from './serve-command.js';
 
 function positiveInt(name: string, max?: number) {
   return (value: string): number => {
@@ -103,6 +104,8 @@ program
   .description('write embeddings.npy and metadata.db in the old layout, for numpy and FAISS')
   .requiredOption('--out <dir>', 'folder to write into')
   .action((_opts, cmd: Command) => commands.export(cmd.optsWithGlobals()));
+
+registerServeCommand(program);
 
 try {
   await program.parseAsync();

@@ -1,0 +1,191 @@
+// The JSON API: parse (Fastify validates against schemas.ts), call the core through
+// SearchService, format. Search results have the shape of `search-text --json`
+// plus a thumbnail URL.
+import { basename } from 'node:path';
+import { createReadStream } from 'node:fs';
+import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { SearchResult } from '../app/text-search.js';
+import { HttpError, notFound } from './errors.js';
+import { matchesEtag, mimeType, openServableImage, servableImage, showsInline } from './image-files.js';
+import { readPhotoMetadata, type PhotoMetadata } from './image-metadata.js';
+import {
+  imageIdParams,
+  imageResponse,
+  searchQuery,
+  searchResponse,
+  similarQuery,
+  similarResponse,
+  statusResponse,
+  thumbnailQuery,
+} from './schemas.js';
+import type { SearchService } from './search-service.js';
+import type { ThumbnailSize, ThumbnailStore } from './thumbnails.js';
+
+/** Browsers may reuse an image for an hour without asking; after that a 304 costs one stat. */
+const IMAGE_CACHE_CONTROL = 'private, max-age=3600';
+
+export interface ApiLimits {
+  /** Searches per minute per client: each one runs the text encoder. */
+  searchesPerMinute: number;
+}
+
+const thumbnailUrl = (id: number): string => `/api/images/${id}/thumbnail`;
+
+/** Scores rounded as `search-text --json` rounds them. */
+function withThumbnails(results: SearchResult[]) {
+  return results.map((r) => ({ ...r, score: Math.round(r.score * 1e6) / 1e6, thumbnail: thumbnailUrl(r.id) }));
+}
+
+/** A file name for Content-Disposition that survives any characters in the photo's name. */
+function contentDisposition(kind: 'inline' | 'attachment', path: string): string {
+  const name = basename(path);
+  const ascii = name.replace(/[^\x20-\x7e]|["\\]/g, '_');
+  return `${kind}; filename="${ascii}"; filename*=UTF-8''${encodeURIComponent(name)}`;
+}
+
+function notModified(reply: FastifyReply, etag: string): FastifyReply {
+  return reply.code(304).header('etag', etag).header('cache-control', IMAGE_CACHE_CONTROL).send();
+}
+
+export function registerApiRoutes(
+  app: FastifyInstance,
+  deps: { service: SearchService; thumbnails: ThumbnailStore; limits: ApiLimits; openApi: () => object },
+): void {
+  const { service, thumbnails } = deps;
+  // Both kinds of search share one limiter, so one counter per client (a per-route
+  // config would count each route apart). It replaces the global limit on these
+  // routes (the plugin runs one limiter per request) and, like it, runs in
+  // onRequest, before the token check, so token guessing is limited here too.
+  const searchLimit = {
+    onRequest: app.rateLimit({ max: deps.limits.searchesPerMinute, timeWindow: 60_000 }),
+    config: { rateLimit: false as const },
+  };
+
+  app.get<{ Querystring: { q: string; k: number } }>(
+    '/api/search',
+    {
+      schema: { querystring: searchQuery, response: { 200: searchResponse } },
+      onRequest: searchLimit.onRequest,
+      config: { ...searchLimit.config, openapi: { summary: 'photos that best match a text, best first' } },
+    },
+    async (request) => {
+      const { q, k } = request.query;
+      const ranking = await service.searchText(q, k);
+      return { query: q, model: ranking.model, results: withThumbnails(ranking.results) };
+    },
+  );
+
+  app.get<{ Params: { id: string }; Querystring: { k: number } }>(
+    '/api/similar/:id',
+    {
+      schema: { params: imageIdParams, querystring: similarQuery, response: { 200: similarResponse } },
+      onRequest: searchLimit.onRequest,
+      config: { ...searchLimit.config, openapi: { summary: "the photos nearest to a catalogued photo's own vector, without itself" } },
+    },
+    async (request) => {
+      const id = Number(request.params.id);
+      const record = service.image(id);
+      if (!record) throw notFound(`image ${id}`);
+      const ranking = service.similar(id, request.query.k);
+      if (!ranking) {
+        throw new HttpError(
+          409,
+          record.status === 'failed'
+            ? `image ${id} could not be embedded (${record.error ?? 'unknown reason'}), so it has no neighbours`
+            : `image ${id} is not embedded yet; its neighbours can be found once it is`,
+        );
+      }
+      return { id, model: ranking.model, results: withThumbnails(ranking.results) };
+    },
+  );
+
+  app.get<{ Params: { id: string } }>(
+    '/api/images/:id',
+    {
+      schema: { params: imageIdParams, response: { 200: imageResponse } },
+      config: { openapi: { summary: 'what the catalogue and the EXIF data say about a photo' } },
+    },
+    async (request) => {
+      const id = Number(request.params.id);
+      const record = service.image(id);
+      if (!record) throw notFound(`image ${id}`);
+      let metadata: PhotoMetadata | null = null;
+      try {
+        metadata = await readPhotoMetadata((await servableImage(service, id)).record.path);
+      } catch (err) {
+        if (!(err instanceof HttpError)) throw err; // the file is gone or no longer an image: say so below
+      }
+      return {
+        id,
+        path: record.path,
+        size: record.size,
+        format: record.format,
+        width: metadata?.width ?? record.width,
+        height: metadata?.height ?? record.height,
+        status: record.status,
+        error: record.error,
+        modified: new Date(record.mtimeMs).toISOString(),
+        dateTaken: metadata?.dateTaken ?? null,
+        cameraMake: metadata?.cameraMake ?? null,
+        cameraModel: metadata?.cameraModel ?? null,
+        available: metadata !== null,
+        thumbnail: thumbnailUrl(id),
+        file: `/api/images/${id}/file`,
+      };
+    },
+  );
+
+  app.get<{ Params: { id: string }; Querystring: { size: ThumbnailSize } }>(
+    '/api/images/:id/thumbnail',
+    {
+      schema: { params: imageIdParams, querystring: thumbnailQuery },
+      config: { openapi: { summary: 'a JPEG thumbnail, EXIF-oriented, cached (ETag)', produces: 'image/jpeg' } },
+    },
+    async (request, reply) => {
+      const image = await servableImage(service, Number(request.params.id));
+      const etag = thumbnails.etag(image, request.query.size);
+      if (matchesEtag(request.headers['if-none-match'], etag)) return notModified(reply, etag);
+      const path = await thumbnails.path(image, request.query.size);
+      return reply
+        .type('image/jpeg')
+        .header('etag', etag)
+        .header('cache-control', IMAGE_CACHE_CONTROL)
+        .send(createReadStream(path));
+    },
+  );
+
+  app.get<{ Params: { id: string } }>(
+    '/api/images/:id/file',
+    {
+      schema: { params: imageIdParams },
+      config: { openapi: { summary: 'the original file (formats browsers cannot show come as a download)', produces: 'image/*' } },
+    },
+    async (request, reply) => {
+      const image = await openServableImage(service, Number(request.params.id));
+      const etag = `"file-${image.fingerprint}"`;
+      if (matchesEtag(request.headers['if-none-match'], etag)) {
+        await image.handle.close();
+        return notModified(reply, etag);
+      }
+      const disposition = showsInline(image.format) ? 'inline' : 'attachment';
+      return reply
+        .type(mimeType(image.format))
+        .header('content-length', image.info.size)
+        .header('content-disposition', contentDisposition(disposition, image.record.path))
+        .header('etag', etag)
+        .header('cache-control', IMAGE_CACHE_CONTROL)
+        .send(image.handle.createReadStream({ start: 0, end: Math.max(0, image.info.size - 1) }));
+    },
+  );
+
+  app.get(
+    '/api/status',
+    {
+      schema: { response: { 200: statusResponse } },
+      config: { openapi: { summary: 'counts of images, vectors and index entries (as `status --json`)' } },
+    },
+    async () => service.status(),
+  );
+
+  app.get('/api/openapi.json', { config: { openapi: { summary: 'this document' } } }, async () => deps.openApi());
+}

@@ -1,0 +1,90 @@
+// Assembles the HTTP server: rate limits, access control, security headers, the
+// page, the JSON API and JSON errors. No I/O happens here beyond reading the page's
+// files; the caller owns the SearchService (and so the model and the catalogue).
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
+import rateLimit from '@fastify/rate-limit';
+import { repoRoot } from './repo-root.js';
+import { registerApiRoutes } from './api-routes.js';
+import { installAccessControl } from './auth.js';
+import { installErrorHandler } from './errors.js';
+import { collectOpenApiRoutes, openApiDocument } from './openapi.js';
+import type { SearchService } from './search-service.js';
+import { registerStaticAssets } from './static-assets.js';
+import { ThumbnailStore } from './thumbnails.js';
+
+export interface RateLimits {
+  /** Requests per minute per client address, all routes together. A page of results is ~60 thumbnails. */
+  requestsPerMinute: number;
+  /** Searches ("search" and "similar") per minute per client address. */
+  searchesPerMinute: number;
+}
+
+export const DEFAULT_RATE_LIMITS: RateLimits = { requestsPerMinute: 3000, searchesPerMinute: 300 };
+
+export interface AppOptions {
+  service: SearchService;
+  /** When set, every request must carry it (see auth.ts). */
+  token?: string;
+  rateLimits?: RateLimits;
+  /** Where 5xx errors go (the client only learns "internal server error"). */
+  logError?: (err: unknown) => void;
+}
+
+/** Same-origin everything, no inline script or style, no framing, no referrer (it could carry ?token=). */
+const SECURITY_HEADERS = {
+  'content-security-policy':
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; " +
+    "manifest-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
+  'x-content-type-options': 'nosniff',
+  'referrer-policy': 'no-referrer',
+  'x-frame-options': 'DENY',
+  'cross-origin-resource-policy': 'same-origin',
+};
+
+export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
+  const limits = options.rateLimits ?? DEFAULT_RATE_LIMITS;
+  const logError = options.logError ?? ((err: unknown) => process.stderr.write(`picsift serve: ${(err as Error)?.stack ?? String(err)}\n`));
+  const app = Fastify({
+    logger: false,
+    // The API reads no request bodies.
+    bodyLimit: 1024,
+    requestTimeout: 120_000,
+    return503OnClosing: true,
+    // A URL that cannot be decoded (e.g. "%c0%ae") names nothing we serve: the same 404 as any other unknown path.
+    frameworkErrors: (_error, _request, reply) => {
+      void (reply as FastifyReply).code(404).type('application/json; charset=utf-8').headers(SECURITY_HEADERS).send({ error: 'not found' });
+    },
+    // Malformed HTTP never reaches Fastify's router; answer it in the API's error shape too.
+    clientErrorHandler: (_error, socket) => {
+      const body = '{"error":"bad request"}';
+      if (socket.writable) {
+        socket.end(`HTTP/1.1 400 Bad Request\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n${body}`);
+      }
+    },
+  });
+  installErrorHandler(app, logError);
+
+  // Rate limiting runs in onRequest, before access control (preValidation), so
+  // guessing the token is rate limited too.
+  await app.register(rateLimit, { global: true, max: limits.requestsPerMinute, timeWindow: 60_000 });
+  app.setNotFoundHandler({ preHandler: app.rateLimit() }, (_request, reply) => {
+    void reply.code(404).send({ error: 'not found' });
+  });
+  installAccessControl(app, options.token);
+  app.addHook('onSend', async (_request, reply) => {
+    void reply.headers(SECURITY_HEADERS);
+  });
+
+  const described = collectOpenApiRoutes(app);
+  const version = (JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')) as { version: string }).version;
+  registerApiRoutes(app, {
+    service: options.service,
+    thumbnails: new ThumbnailStore(join(options.service.paths.root, 'thumbnails')),
+    limits,
+    openApi: () => openApiDocument(described, { tokenRequired: options.token !== undefined, version }),
+  });
+  registerStaticAssets(app);
+  return app;
+}

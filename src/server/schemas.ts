@@ -1,0 +1,125 @@
+// JSON schemas of the API: Fastify validates requests and serialises responses
+// with them, and the OpenAPI document is built from the same objects, so the
+// document cannot drift from what the server does.
+import { THUMBNAIL_SIZES } from './thumbnails.js';
+
+export const LIMITS = {
+  /** Longest query: CLIP models read at most 77 tokens, so anything much longer is a mistake or abuse. */
+  queryChars: 500,
+  maxResults: 1000,
+  defaultResults: 20,
+} as const;
+
+const count = { type: 'integer', minimum: 0 } as const;
+const nullableString = { type: ['string', 'null'] } as const;
+const nullableCount = { type: ['integer', 'null'], minimum: 0 } as const;
+
+const resultsParam = {
+  type: 'integer',
+  minimum: 1,
+  maximum: LIMITS.maxResults,
+  default: LIMITS.defaultResults,
+  description: 'number of results',
+} as const;
+
+export const imageIdParams = {
+  type: 'object',
+  required: ['id'],
+  additionalProperties: false,
+  properties: {
+    // A plain decimal number only: anything else ("..", "%2e%2e", "1e3", " 1") is no catalogue id.
+    id: { type: 'string', pattern: '^[1-9][0-9]{0,14}$', description: 'catalogue id of an image' },
+  },
+} as const;
+
+export const searchQuery = {
+  type: 'object',
+  required: ['q'],
+  properties: {
+    q: { type: 'string', minLength: 1, maxLength: LIMITS.queryChars, pattern: '\\S', description: 'what to look for, e.g. "sky at sunset"' },
+    k: resultsParam,
+  },
+} as const;
+
+export const similarQuery = { type: 'object', properties: { k: resultsParam } } as const;
+
+export const thumbnailQuery = {
+  type: 'object',
+  properties: {
+    size: {
+      type: 'string',
+      enum: THUMBNAIL_SIZES,
+      default: 'small',
+      description: 'small: 400 px on the long edge (grid); large: 1600 px (viewer)',
+    },
+  },
+} as const;
+
+const searchResult = {
+  type: 'object',
+  required: ['rank', 'id', 'path', 'score', 'thumbnail'],
+  properties: {
+    rank: { type: 'integer', minimum: 1 },
+    id: { type: 'integer' },
+    path: { type: 'string' },
+    score: { type: 'number', description: 'cosine similarity' },
+    thumbnail: { type: 'string', description: 'URL of the thumbnail, relative to the server' },
+  },
+} as const;
+
+export const searchResponse = {
+  type: 'object',
+  required: ['query', 'model', 'results'],
+  properties: { query: { type: 'string' }, model: { type: 'string' }, results: { type: 'array', items: searchResult } },
+} as const;
+
+export const similarResponse = {
+  type: 'object',
+  required: ['id', 'model', 'results'],
+  properties: {
+    id: { type: 'integer', description: 'the image whose neighbours these are (never among the results)' },
+    model: { type: 'string' },
+    results: { type: 'array', items: searchResult },
+  },
+} as const;
+
+export const statusResponse = {
+  type: 'object',
+  required: ['images', 'embedded', 'pending', 'failed', 'indexed', 'model'],
+  properties: {
+    images: count,
+    embedded: count,
+    pending: count,
+    failed: count,
+    indexed: count,
+    model: nullableString,
+  },
+} as const;
+
+export const imageResponse = {
+  type: 'object',
+  required: ['id', 'path', 'size', 'format', 'width', 'height', 'status', 'available'],
+  properties: {
+    id: { type: 'integer' },
+    path: { type: 'string' },
+    size: { type: 'integer', description: 'bytes' },
+    format: { type: 'string', description: 'sniffed from the content: jpg, png, heic, …' },
+    width: nullableCount,
+    height: nullableCount,
+    status: { type: 'string', enum: ['pending', 'embedded', 'failed'] },
+    error: { ...nullableString, description: 'why embedding failed' },
+    modified: { type: 'string', description: 'file modification time, ISO 8601' },
+    dateTaken: { ...nullableString, description: 'EXIF DateTimeOriginal as local time, e.g. 2012-08-26T15:53:03' },
+    cameraMake: nullableString,
+    cameraModel: nullableString,
+    available: { type: 'boolean', description: 'false when the file is gone or no longer an image' },
+    thumbnail: { type: 'string' },
+    file: { type: 'string' },
+  },
+} as const;
+
+export const errorResponse = {
+  type: 'object',
+  required: ['error'],
+  properties: { error: { type: 'string' } },
+} as const;

@@ -1,0 +1,281 @@
+/// <reference lib="dom" />
+/// <reference lib="dom.iterable" />
+// The gallery in a real browser (Debian's Chromium driven by playwright-core):
+// what a person does with it, checked by what they would see.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Browser, Page } from 'playwright-core';
+import type { RunningServer } from '../src/server/serve.js';
+import { COLOURS, models, runCli } from './support.js';
+import { indexWithCli, launchChromium, rawGet, serve, writeColourPhotos } from './server-fixture.js';
+
+const work = mkdtempSync(join(tmpdir(), 'picsift-browser-'));
+process.on('exit', () => rmSync(work, { recursive: true, force: true }));
+const PER_COLOUR = 12; // 72 photos: more than one page of results (60)
+const TOKEN = 'browser-token-0123456789';
+
+let browser: Browser;
+let gallery: RunningServer;
+let empty: RunningServer;
+let embedding: RunningServer;
+let guarded: RunningServer;
+/** Collects what the servers need done at the end, run by the after() hook below. */
+const cleanups: (() => Promise<void> | void)[] = [];
+const suite = { after: (fn: () => Promise<void> | void) => void cleanups.push(fn) };
+
+before(async () => {
+  const photos = join(work, 'photos');
+  await writeColourPhotos(photos, PER_COLOUR);
+  const library = join(work, 'library');
+  await indexWithCli(library, photos);
+  // Registered but not embedded: what a library looks like while `embed` runs.
+  const pending = join(work, 'pending');
+  const scanned = await runCli(['--library', pending, '--model', models.colorClip, 'run-pipeline', photos]);
+  assert.equal(scanned.code, 0, scanned.stderr);
+  [gallery, empty, embedding, guarded, browser] = await Promise.all([
+    serve(suite, { library }),
+    serve(suite, { library: join(work, 'empty') }),
+    serve(suite, { library: pending }),
+    serve(suite, { library, token: TOKEN }),
+    launchChromium(),
+  ]);
+});
+
+after(async () => {
+  await browser?.close();
+  for (const cleanup of cleanups) await cleanup();
+});
+
+const pageProblems = new WeakMap<Page, string[]>();
+
+/** A page in a fresh context (no cookies), recording script errors and failed loads. */
+async function newPage(viewport = { width: 1280, height: 800 }): Promise<Page> {
+  const context = await browser.newContext({ viewport });
+  const page = await context.newPage();
+  const problems: string[] = [];
+  pageProblems.set(page, problems);
+  page.on('pageerror', (err) => problems.push(err.message));
+  page.on('console', (message) => {
+    if (message.type() === 'error') problems.push(message.text());
+  });
+  return page;
+}
+
+/** Closes the page; any script error or failed load in it fails the test. */
+async function done(page: Page): Promise<void> {
+  await page.context().close();
+  assert.deepEqual(pageProblems.get(page), [], 'errors in the page');
+}
+
+/** File names of the result tiles, in the order shown. */
+const tileNames = (page: Page): Promise<string[]> => page.$$eval('.tile img', (imgs) => imgs.map((i) => (i as HTMLImageElement).alt));
+
+/** The colour name nearest to the centre pixel of each of the first `n` thumbnails, as drawn. */
+async function thumbnailColours(page: Page, n: number): Promise<string[]> {
+  await page.waitForFunction(
+    (count) => [...document.querySelectorAll<HTMLImageElement>('.tile img')].slice(0, count).every((i) => i.complete && i.naturalWidth > 0),
+    n,
+  );
+  const centres = await page.$$eval(
+    '.tile img',
+    (imgs, count) =>
+      imgs.slice(0, count).map((img) => {
+        const canvas = document.createElement('canvas');
+        canvas.width = canvas.height = 1;
+        const image = img as HTMLImageElement;
+        canvas.getContext('2d')!.drawImage(image, image.naturalWidth / 2, image.naturalHeight / 2, 1, 1, 0, 0, 1, 1);
+        return [...canvas.getContext('2d')!.getImageData(0, 0, 1, 1).data.slice(0, 3)];
+      }),
+    n,
+  );
+  return centres.map((rgb) => nearestColour(rgb as [number, number, number]));
+}
+
+function nearestColour(rgb: [number, number, number]): string {
+  let best = '';
+  let bestDistance = Infinity;
+  for (const [name, ref] of Object.entries(COLOURS)) {
+    const d = (rgb[0] - ref[0]) ** 2 + (rgb[1] - ref[1]) ** 2 + (rgb[2] - ref[2]) ** 2;
+    if (d < bestDistance) [best, bestDistance] = [name, d];
+  }
+  return best;
+}
+
+async function search(page: Page, base: string, query: string): Promise<void> {
+  await page.goto(`${base}/`);
+  await page.fill('#q', query);
+  await page.press('#q', 'Enter');
+  await page.waitForURL(`${base}/?q=${encodeURIComponent(query)}`);
+  await page.waitForSelector('.tile');
+}
+
+test('searching "red" shows the red thumbnails first, in rank order with scores', async () => {
+  const page = await newPage();
+  await search(page, gallery.url, 'red');
+  const api = (await rawGet(gallery.url, '/api/search?q=red&k=60')).json() as { results: { id: number; path: string; score: number }[] };
+  const ids = await page.$$eval('.tile', (tiles) => tiles.map((t) => Number((t as HTMLElement).dataset.id)));
+  assert.deepEqual(ids, api.results.map((r) => r.id), 'the page shows the API ranking, in order');
+  const names = await tileNames(page);
+  assert.ok(names.slice(0, PER_COLOUR).every((n) => n.startsWith('red-')), names.join(' '));
+  const colours = await thumbnailColours(page, PER_COLOUR + 1);
+  assert.deepEqual(colours.slice(0, PER_COLOUR), Array(PER_COLOUR).fill('red'), 'what the thumbnails show');
+  assert.notEqual(colours[PER_COLOUR], 'red', 'the first photo after the red ones is another colour');
+  const captions = await page.$$eval('.caption', (cs) => cs.slice(0, 3).map((c) => c.textContent));
+  assert.match(captions[0]!, /^1red-\d+\.jpg1\.000$/);
+  assert.equal(await page.inputValue('#q'), 'red');
+  assert.equal(await page.title(), 'red — picsift');
+  assert.match((await page.textContent('#status'))!, /72 images · 72 embedded · 0 pending · 0 failed/);
+  await done(page);
+});
+
+test('clicking a thumbnail opens the photo large with its metadata; arrows step through; Esc closes', async () => {
+  const page = await newPage();
+  await search(page, gallery.url, 'blue');
+  const names = await tileNames(page);
+  await page.click('.tile >> nth=0');
+  await page.waitForSelector('#viewer[open]');
+  assert.equal(await page.textContent('#viewer-title'), names[0]);
+  await page.waitForFunction(() => document.querySelector('#viewer-meta')?.textContent?.includes('Camera'));
+  const meta = (await page.textContent('#viewer-meta'))!;
+  assert.ok(meta.includes(join(work, 'photos', names[0])), meta);
+  assert.match(meta, /Size\d+ KB · \d+ × 72 · JPG/);
+  assert.match(meta, /Takenunknown/);
+  await page.waitForFunction(() => (document.querySelector('#viewer-img') as HTMLImageElement).src.includes('size=large'));
+  const shown = await page.$eval('#viewer-img', (img) => (img as HTMLImageElement).getBoundingClientRect().width);
+  assert.ok(shown > 400, `the photo is shown large (${shown} px)`);
+
+  await page.keyboard.press('ArrowRight');
+  await page.waitForFunction((name) => document.querySelector('#viewer-title')?.textContent === name, names[1]);
+  await page.keyboard.press('Escape');
+  await page.waitForSelector('#viewer', { state: 'hidden' });
+  assert.equal(await page.evaluate(() => (document.activeElement as HTMLElement).dataset.index), '1', 'focus returns to the photo last shown');
+  await done(page);
+});
+
+test('"More like this" lists the photo\'s neighbours at a shareable URL; Back returns to the search', async () => {
+  const page = await newPage();
+  await search(page, gallery.url, 'red');
+  const first = await page.$eval('.tile', (t) => ({ id: (t as HTMLElement).dataset.id, name: t.querySelector('img')!.alt }));
+  await page.click('.tile >> nth=0');
+  await page.waitForSelector('#viewer[open]');
+  await page.waitForSelector('#like:not([disabled])');
+  await page.click('#like');
+  await page.waitForURL(`${gallery.url}/?like=${first.id}`);
+  await page.waitForFunction((name) => document.querySelector('#heading')?.textContent?.includes(name), first.name);
+  await page.waitForFunction(() => document.querySelectorAll('.tile').length >= 12);
+  const ids = await page.$$eval('.tile', (tiles) => tiles.map((t) => (t as HTMLElement).dataset.id));
+  assert.ok(!ids.includes(first.id), 'the photo itself is not among its neighbours');
+  assert.deepEqual(await thumbnailColours(page, PER_COLOUR - 1), Array(PER_COLOUR - 1).fill('red'));
+  assert.ok((await tileNames(page)).slice(0, PER_COLOUR - 1).every((n) => n.startsWith('red-')));
+
+  await page.goBack();
+  await page.waitForURL(`${gallery.url}/?q=red`);
+  await page.waitForFunction(() => document.querySelectorAll('.tile').length > 0 && !document.querySelector('#heading:not([hidden])'));
+  assert.equal(await page.inputValue('#q'), 'red');
+
+  // The URL alone brings the same view back.
+  await page.goto(`${gallery.url}/?like=${first.id}`);
+  await page.waitForSelector('.tile');
+  assert.equal((await tileNames(page))[0].slice(0, 4), 'red-');
+  await done(page);
+});
+
+test('keyboard only: Enter searches, arrows move between results, Enter opens, Esc closes, / returns to the box', async () => {
+  const page = await newPage();
+  await page.goto(`${gallery.url}/`);
+  await page.keyboard.type('green'); // the box has focus on arrival
+  await page.keyboard.press('Enter');
+  await page.waitForSelector('.tile');
+  const focused = () => page.evaluate(() => Number((document.activeElement as HTMLElement).dataset.index ?? -1));
+  const columns = await page.$$eval('.tile', (tiles) => tiles.filter((t) => t.getBoundingClientRect().top === tiles[0].getBoundingClientRect().top).length);
+  assert.ok(columns > 1);
+  await page.keyboard.press('ArrowDown');
+  assert.equal(await focused(), 0);
+  await page.keyboard.press('ArrowRight');
+  assert.equal(await focused(), 1);
+  await page.keyboard.press('ArrowDown');
+  assert.equal(await focused(), 1 + columns);
+  await page.keyboard.press('ArrowLeft');
+  assert.equal(await focused(), columns);
+  await page.keyboard.press('ArrowUp');
+  assert.equal(await focused(), 0);
+  await page.keyboard.press('ArrowRight');
+  await page.keyboard.press('Enter');
+  await page.waitForSelector('#viewer[open]');
+  assert.equal(await page.textContent('#viewer-title'), (await tileNames(page))[1]);
+  await page.keyboard.press('Escape');
+  await page.waitForSelector('#viewer', { state: 'hidden' });
+  assert.equal(await focused(), 1);
+  await page.keyboard.press('/');
+  assert.equal(await page.evaluate(() => document.activeElement?.id), 'q');
+  await done(page);
+});
+
+test('scrolling down loads the next page of results', async () => {
+  const page = await newPage();
+  await search(page, gallery.url, 'yellow');
+  assert.equal(await page.locator('.tile').count(), 60);
+  await page.evaluate(() => window.scrollTo(0, document.body.scrollHeight));
+  await page.waitForFunction((all) => document.querySelectorAll('.tile').length === all, 6 * PER_COLOUR);
+  const ids = await page.$$eval('.tile', (tiles) => tiles.map((t) => (t as HTMLElement).dataset.id));
+  assert.equal(new Set(ids).size, ids.length, 'no photo twice');
+  await page.waitForSelector('#more', { state: 'hidden' }); // nothing more to load
+  const ranks = await page.$$eval('.caption .rank', (rs) => rs.map((r) => Number(r.textContent)));
+  assert.deepEqual(ranks, ranks.map((_, i) => i + 1));
+  await done(page);
+});
+
+test('a shared link opens its search', async () => {
+  const page = await newPage({ width: 390, height: 844 });
+  await page.goto(`${gallery.url}/?q=black`);
+  await page.waitForSelector('.tile');
+  assert.equal(await page.inputValue('#q'), 'black');
+  assert.deepEqual(await thumbnailColours(page, 6), Array(6).fill('black'));
+  await done(page);
+});
+
+test('an empty library says so, plainly', async () => {
+  const page = await newPage();
+  await page.goto(`${empty.url}/`);
+  await page.waitForSelector('#notice:not([hidden])');
+  assert.match((await page.textContent('#notice'))!, /This library is empty\. Add photos with picsift index/);
+  assert.match((await page.textContent('#status'))!, /^0 images · 0 embedded · 0 pending · 0 failed$/);
+  await page.fill('#q', 'red');
+  await page.press('#q', 'Enter');
+  await page.waitForURL(`${empty.url}/?q=red`);
+  await page.waitForTimeout(200);
+  assert.equal(await page.locator('.tile').count(), 0);
+  assert.match((await page.textContent('#notice'))!, /This library is empty/);
+  await done(page);
+});
+
+test('a library that is still embedding says so', async () => {
+  const page = await newPage();
+  await page.goto(`${embedding.url}/?q=red`);
+  await page.waitForSelector('#notice:not([hidden])');
+  assert.match((await page.textContent('#notice'))!, /Still embedding: none of the 72 images is searchable yet/);
+  assert.match((await page.textContent('#status'))!, /72 images · 0 embedded · 72 pending · 0 failed/);
+  await done(page);
+});
+
+test('with a token, a ?token= link opens the gallery and the address bar forgets the token', async () => {
+  const page = await newPage();
+  await page.goto(`${guarded.url}/?q=red&token=${TOKEN}`);
+  await page.waitForSelector('.tile');
+  assert.equal(page.url(), `${guarded.url}/?q=red`, 'the token is not left in history or bookmarks');
+  assert.deepEqual(await thumbnailColours(page, 3), ['red', 'red', 'red'], 'thumbnails load through the cookie');
+  await page.goto(`${guarded.url}/?q=blue`);
+  await page.waitForSelector('.tile');
+  assert.deepEqual(await thumbnailColours(page, 3), ['blue', 'blue', 'blue']);
+  await done(page);
+
+  const context = await browser.newContext();
+  const stranger = await context.newPage();
+  const response = await stranger.goto(`${guarded.url}/?q=red`);
+  assert.equal(response?.status(), 401);
+  assert.match((await stranger.textContent('body')) ?? '', /needs its token/);
+  await context.close();
+});
