@@ -49,3 +49,4 @@ picsift('status');
 picsift('search-text', 'red', '-n', '5');
 picsift('search-text', 'blue', '-n', '3', '--json');
 console.log(`\ndemo library kept in ${library}; try: npx picsift --library ${library} search green`);
+console.log(`or see it in a browser: npx picsift --library ${library} serve   (then open http://127.0.0.1:7878/?q=red)`);

@@ -8,8 +8,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import sharp from 'sharp';
-import { SqliteCatalog } from '../src/catalog/sqlite-catalog.js';
-import { models, runCli, tempDir } from './support.js';
+import { models, runCli, tempDir, vectorsByPath } from './support.js';
 
 const python = (code: string, ...args: string[]): string => execFileSync('/usr/bin/python3', ['-c', code, ...args], { encoding: 'utf8' });
 
@@ -24,17 +23,6 @@ ${extra}
 np.save(sys.argv[1], v)`,
     path,
   );
-}
-
-function vectorsByPath(library: string): Map<string, Float32Array> {
-  const catalog = new SqliteCatalog(join(library, 'catalog.sqlite'));
-  try {
-    const vectors = [...catalog.vectorsAfter(0)];
-    const records = catalog.images(vectors.map((v) => v.id));
-    return new Map(vectors.map((v) => [records.get(v.id)!.path, v.vector]));
-  } finally {
-    catalog.close();
-  }
 }
 
 async function legacyLibrary(dir: string): Promise<{ db: string; npy: string; photos: string }> {

@@ -6,23 +6,11 @@ import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { SqliteCatalog } from '../src/catalog/sqlite-catalog.js';
-import { COLOURS, cosine, models, runCli, seededRandom, sharedDir, startCli, tempDir, writeSolidJpeg } from './support.js';
+import { COLOURS, cosine, models, runCli, seededRandom, sharedDir, startCli, tempDir, writeSolidJpeg, vectorsByPath } from './support.js';
 
 const cifar = join(sharedDir, 'data', 'cifar10-test', 'test');
 const KILLS = 24;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-function vectorsByPath(library: string): Map<string, Float32Array> {
-  const catalog = new SqliteCatalog(join(library, 'catalog.sqlite'));
-  try {
-    const vectors = [...catalog.vectorsAfter(0)];
-    const records = catalog.images(vectors.map((v) => v.id));
-    return new Map(vectors.map((v) => [records.get(v.id)!.path, v.vector]));
-  } finally {
-    catalog.close();
-  }
-}
 
 test(`embed survives ${KILLS} SIGKILLs and ends with every image embedded once, as an uninterrupted run`, { timeout: 600_000 }, async (t) => {
   const work = tempDir(t);

@@ -4,6 +4,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
+import { SqliteCatalog } from '../src/catalog/sqlite-catalog.js';
 import { repoRoot } from '../scripts/paths.js';
 
 export { models, repoRoot, sharedDir } from '../scripts/paths.js';
@@ -69,16 +70,19 @@ export function startCli(args: string[]): { child: ReturnType<typeof spawn>; don
   return { child, done };
 }
 
-/** A small deterministic PRNG, so that "random" kill moments are reproducible. */
-export function seededRandom(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+/** Deterministic "random" moments and data, so failures are reproducible. */
+export { seededRandom } from '../src/testmodels/prng.js';
+
+/** The embedded vectors of a library, by file path (read through the catalogue). */
+export function vectorsByPath(library: string): Map<string, Float32Array> {
+  const catalog = new SqliteCatalog(join(library, 'catalog.sqlite'));
+  try {
+    const vectors = [...catalog.vectorsAfter(0)];
+    const records = catalog.images(vectors.map((v) => v.id));
+    return new Map(vectors.map((v) => [records.get(v.id)!.path, v.vector]));
+  } finally {
+    catalog.close();
+  }
 }
 
 export function cosine(a: Float32Array, b: Float32Array): number {
