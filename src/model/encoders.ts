@@ -2,7 +2,8 @@
 // them (preprocessing config, tokenizer), returning L2-normalised vectors.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { OnnxSession, type SessionOptions } from './onnx-session.js';
+import { InferenceThread } from './inference-thread.js';
+import { OnnxSession, type ModelSession, type SessionOptions } from './onnx-session.js';
 import { loadTokenizer, type TextTokenizer } from './hub.js';
 import type { ResolvedModel } from './model-files.js';
 import { parsePreprocessorConfig, type PreprocessConfig } from '../imaging/preprocessor-config.js';
@@ -22,7 +23,7 @@ function normalizeRows(data: Float32Array, rows: number, dims: number): Float32A
 }
 
 /** Width of an encoder's output, from the graph's metadata or else config.json's projection_dim. */
-function embeddingDims(session: OnnxSession, output: string, modelDir: string): number {
+function embeddingDims(session: ModelSession, output: string, modelDir: string): number {
   const declared = session.outputWidth(output);
   if (declared) return declared;
   const config = readJson(join(modelDir, 'config.json')) as { projection_dim?: unknown };
@@ -30,18 +31,38 @@ function embeddingDims(session: OnnxSession, output: string, modelDir: string): 
   throw new Error(`cannot tell the embedding size of ${session.path}: its output "${output}" has no static width and config.json has no projection_dim`);
 }
 
+export interface ImageEncoderOptions extends SessionOptions {
+  /**
+   * Model sessions, each in its own inference thread, that encode batches side by
+   * side; 0 runs one session in the calling thread (whose event loop then stops
+   * during every inference). Default DEFAULT_IMAGE_SESSIONS.
+   */
+  sessions?: number;
+}
+
+/** One inference thread: the main thread stays free to decode while the model runs (bench:embed). */
+export const DEFAULT_IMAGE_SESSIONS = 1;
+
 export class ImageEncoder {
+  private readonly busy: number[];
+
   private constructor(
-    private readonly session: OnnxSession,
+    private readonly sessions: readonly ModelSession[],
     readonly preprocess: PreprocessConfig,
     readonly dims: number,
-  ) {}
+  ) {
+    this.busy = sessions.map(() => 0);
+  }
 
-  static async load(model: ResolvedModel, options: SessionOptions = {}): Promise<ImageEncoder> {
+  static async load(model: ResolvedModel, options: ImageEncoderOptions = {}): Promise<ImageEncoder> {
     const configPath = join(model.dir, 'preprocessor_config.json');
     const preprocess = parsePreprocessorConfig(readJson(configPath), configPath);
-    const session = await OnnxSession.open(model.visionPath, options);
-    return new ImageEncoder(session, preprocess, embeddingDims(session, 'image_embeds', model.dir));
+    const count = options.sessions ?? DEFAULT_IMAGE_SESSIONS;
+    const sessions: ModelSession[] =
+      count === 0
+        ? [await OnnxSession.open(model.visionPath, options)]
+        : await Promise.all(Array.from({ length: count }, () => InferenceThread.open(model.visionPath, options)));
+    return new ImageEncoder(sessions, preprocess, embeddingDims(sessions[0], 'image_embeds', model.dir));
   }
 
   /** Size of one preprocessed image in floats (3 × crop height × crop width). */
@@ -49,19 +70,36 @@ export class ImageEncoder {
     return 3 * this.preprocess.cropHeight * this.preprocess.cropWidth;
   }
 
-  /** Encodes `count` preprocessed images laid out back to back in `pixels`. */
-  async encode(pixels: Float32Array, count: number): Promise<Float32Array> {
-    const { cropHeight, cropWidth } = this.preprocess;
-    const input = pixels.length === count * this.pixelsPerImage ? pixels : pixels.subarray(0, count * this.pixelsPerImage);
-    const out = await this.session.run(
-      { pixel_values: { kind: 'float32', data: input, dims: [count, 3, cropHeight, cropWidth] } },
-      'image_embeds',
-    );
-    return normalizeRows(out.data, count, this.dims);
+  /** How many encode() calls can usefully run at once (one per session). */
+  get parallelism(): number {
+    return this.sessions.length;
   }
 
-  close(): Promise<void> {
-    return this.session.close();
+  /**
+   * Encodes `count` preprocessed images laid out back to back in `pixels`. With
+   * `transfer`, `pixels`' buffer is handed to the inference thread without a copy
+   * and must not be used by the caller afterwards.
+   */
+  async encode(pixels: Float32Array, count: number, options: { transfer?: boolean } = {}): Promise<Float32Array> {
+    const { cropHeight, cropWidth } = this.preprocess;
+    const input = pixels.length === count * this.pixelsPerImage ? pixels : pixels.subarray(0, count * this.pixelsPerImage);
+    // The least busy session takes the batch.
+    const which = this.busy.indexOf(Math.min(...this.busy));
+    this.busy[which]++;
+    try {
+      const out = await this.sessions[which].run(
+        { pixel_values: { kind: 'float32', data: input, dims: [count, 3, cropHeight, cropWidth] } },
+        'image_embeds',
+        options,
+      );
+      return normalizeRows(out.data, count, this.dims);
+    } finally {
+      this.busy[which]--;
+    }
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.sessions.map((s) => s.close()));
   }
 }
 

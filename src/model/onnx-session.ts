@@ -5,11 +5,58 @@ import * as ort from 'onnxruntime-node';
 export interface SessionOptions {
   /** Intra-op threads; 0 lets onnxruntime use one per physical core. */
   threads?: number;
+  /**
+   * Let idle intra-op threads busy-wait for the next parallel section (onnxruntime's
+   * default). Off by default here: a spinning thread burns a core that the image
+   * decoder needs, and a spinning thread that the OS preempts for the decoder delays
+   * every op (bench:embed measures both).
+   */
+  spinning?: boolean;
 }
 
 export type InputTensor = { kind: 'float32'; data: Float32Array; dims: number[] } | { kind: 'int64'; data: BigInt64Array; dims: number[] };
 
-export class OnnxSession {
+export interface RunResult {
+  data: Float32Array;
+  dims: readonly number[];
+}
+
+/** What an encoder needs of a model session, in this thread or in an inference thread. */
+export interface ModelSession {
+  readonly path: string;
+  readonly inputNames: readonly string[];
+  /** The size of the last axis of the named output, if the model declares it statically. */
+  outputWidth(name: string): number | undefined;
+  /**
+   * Runs the model and returns the named output as a flat Float32Array. With
+   * `transfer`, the inputs' buffers may be handed to another thread: the caller
+   * must not use them afterwards.
+   */
+  run(feeds: Record<string, InputTensor>, outputName: string, options?: { transfer?: boolean }): Promise<RunResult>;
+  close(): Promise<void>;
+}
+
+/** onnxruntime's session options for our use: CPU, whole-graph optimisation, one request at a time. */
+export function ortSessionOptions(options: SessionOptions): ort.InferenceSession.SessionOptions {
+  return {
+    executionProviders: ['cpu'],
+    // 'all' (layout transforms included) measured fastest for CLIP ViT-B/32 fp32 and q8.
+    graphOptimizationLevel: 'all',
+    intraOpNumThreads: options.threads ?? 0,
+    // One request at a time per session: the pipeline batches instead.
+    interOpNumThreads: 1,
+    executionMode: 'sequential',
+    // Flattened by the Node binding into "session.intra_op.allow_spinning".
+    extra: { session: { intra_op: { allow_spinning: options.spinning ? '1' : '0' } } },
+  };
+}
+
+/**
+ * A session in the calling thread. Note that onnxruntime-node's run() is
+ * synchronous underneath: the event loop of this thread stops for the whole
+ * inference (see InferenceThread for the image pipeline).
+ */
+export class OnnxSession implements ModelSession {
   private constructor(
     private readonly session: ort.InferenceSession,
     readonly path: string,
@@ -17,14 +64,7 @@ export class OnnxSession {
 
   static async open(path: string, options: SessionOptions = {}): Promise<OnnxSession> {
     try {
-      const session = await ort.InferenceSession.create(path, {
-        executionProviders: ['cpu'],
-        graphOptimizationLevel: 'all',
-        intraOpNumThreads: options.threads ?? 0,
-        // One request at a time per session: the pipeline batches instead.
-        interOpNumThreads: 1,
-        executionMode: 'sequential',
-      });
+      const session = await ort.InferenceSession.create(path, ortSessionOptions(options));
       return new OnnxSession(session, path);
     } catch (err) {
       throw new Error(`cannot load ONNX model ${path}: ${(err as Error).message}`);
@@ -35,7 +75,6 @@ export class OnnxSession {
     return this.session.inputNames;
   }
 
-  /** The size of the last axis of the named output, if the model declares it statically. */
   outputWidth(name: string): number | undefined {
     const meta = this.session.outputMetadata.find((m) => m.name === name);
     if (!meta || !meta.isTensor) return undefined;
@@ -43,9 +82,14 @@ export class OnnxSession {
     return typeof last === 'number' ? last : undefined;
   }
 
-  /** Runs the model and returns the named output as a flat Float32Array. */
-  async run(feeds: Record<string, InputTensor>, outputName: string): Promise<{ data: Float32Array; dims: readonly number[] }> {
+  /** Every output's static width (for an inference thread to pass back in one message). */
+  outputWidths(): Record<string, number | undefined> {
+    return Object.fromEntries(this.session.outputNames.map((name) => [name, this.outputWidth(name)]));
+  }
+
+  async run(feeds: Record<string, InputTensor>, outputName: string): Promise<RunResult> {
     const tensors: Record<string, ort.Tensor> = {};
+    // ort.Tensor wraps the typed array as it is: no copy on the way in.
     for (const [name, input] of Object.entries(feeds)) tensors[name] = new ort.Tensor(input.kind, input.data, input.dims);
     const result = await this.session.run(tensors, [outputName]);
     const out = result[outputName];

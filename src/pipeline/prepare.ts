@@ -5,8 +5,10 @@
 import { createHash } from 'node:crypto';
 import { open } from 'node:fs/promises';
 import type { EmbeddedImage, FailedImage, ImageRecord, ReusableVector } from '../catalog/catalog.js';
+import { readExif } from '../imaging/exif.js';
 import { preprocessInto } from '../imaging/preprocess.js';
 import type { PreprocessConfig } from '../imaging/preprocessor-config.js';
+import type { Limiter } from './limiter.js';
 
 export interface PreparedImage {
   id: number;
@@ -34,9 +36,22 @@ export interface PrepareOptions {
   timeoutMs?: number;
   /** A stored vector for identical content, if the library has one. */
   reusableVector?: (contentHash: string) => ReusableVector | null;
+  /** JPEG shrink-on-load (see PreprocessOptions.fastShrink); default DEFAULT_FAST_SHRINK. */
+  fastShrink?: boolean;
+  /** Shared bound on files being read and decoded at once, across batches; the timeout starts when a file's turn comes. */
+  limiter?: Limiter;
 }
 
 export const DEFAULT_FILE_TIMEOUT_MS = 60_000;
+
+/**
+ * Decode JPEGs with shrink-on-load by default. Measured on the 86 camera photos
+ * (4.1 MP mean, bench:embed): 13 ms of CPU per image instead of 20, which is
+ * 6% more images/s through the fp32 model and 16% through q8 on two cores, for a
+ * worst embedding cosine to the Pillow reference of 0.99980 instead of 0.99988 —
+ * far below what separates search results.
+ */
+export const DEFAULT_FAST_SHRINK = true;
 
 type Outcome = PreparedImage | FailedImage | EmbeddedImage;
 
@@ -44,9 +59,11 @@ export async function prepareBatch(records: readonly ImageRecord[], options: Pre
   const { config } = options;
   const perImage = 3 * config.cropHeight * config.cropWidth;
   const pixels = new Float32Array(records.length * perImage);
+  const timeoutMs = options.timeoutMs ?? DEFAULT_FILE_TIMEOUT_MS;
+  const one = (record: ImageRecord, slot: number): Promise<Outcome> => withTimeout(prepareOne(record, slot * perImage, pixels, options), timeoutMs);
   const outcomes = await Promise.all(
     records.map((record, slot) =>
-      withTimeout(prepareOne(record, slot * perImage, pixels, options), options.timeoutMs ?? DEFAULT_FILE_TIMEOUT_MS).catch(
+      (options.limiter ? options.limiter.run(() => one(record, slot)) : one(record, slot)).catch(
         (err: unknown): FailedImage => ({ id: record.id, reason: oneLine(err) }),
       ),
     ),
@@ -87,9 +104,10 @@ async function prepareOne(record: ImageRecord, offset: number, pixels: Float32Ar
   if (known) return { id: record.id, size, mtimeMs, contentHash, ...known };
   const { width, height } = await preprocessInto(bytes, options.config, pixels, offset, {
     maxPixels: options.maxPixels,
+    fastShrink: options.fastShrink ?? DEFAULT_FAST_SHRINK,
     timeoutSeconds: (options.timeoutMs ?? DEFAULT_FILE_TIMEOUT_MS) / 1000,
   });
-  return { id: record.id, size, mtimeMs, width, height, contentHash };
+  return { id: record.id, size, mtimeMs, width, height, contentHash, exif: await readExif(bytes) };
 }
 
 function withTimeout<T>(work: Promise<T>, ms: number): Promise<T> {
