@@ -151,6 +151,10 @@ test('clicking a thumbnail opens the photo large with its metadata; arrows step 
   await page.waitForFunction((name) => document.querySelector('#viewer-title')?.textContent === name, names[1]);
   await page.keyboard.press('Escape');
   await page.waitForSelector('#viewer', { state: 'hidden' });
+  // The dialog hides at once; its 'close' event, which moves focus, is a queued task.
+  await page
+    .waitForFunction(() => (document.activeElement as HTMLElement | null)?.dataset.index === '1', undefined, { timeout: 5000 })
+    .catch(() => undefined);
   assert.equal(await page.evaluate(() => (document.activeElement as HTMLElement).dataset.index), '1', 'focus returns to the photo last shown');
   await done(page);
 });

@@ -456,6 +456,7 @@ describe('serving a live library', () => {
     const doc = r.json() as { openapi: string; paths: Record<string, Record<string, { parameters: { name: string; in: string; schema: Record<string, unknown> }[] }>> };
     assert.match(doc.openapi, /^3\./);
     assert.deepEqual(Object.keys(doc.paths).sort(), [
+      '/api/duplicates',
       '/api/images/{id}',
       '/api/images/{id}/file',
       '/api/images/{id}/thumbnail',

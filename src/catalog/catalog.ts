@@ -2,6 +2,8 @@
 // Everything else (ANN index, thumbnails, exports) is derived from it. The SQLite
 // implementation lives in sqlite-catalog.ts; a PostgreSQL one can implement the
 // same interface for users who outgrow one machine.
+import type { ExifFacts } from '../imaging/exif.js';
+import type { SearchFilter } from '../search/search-filter.js';
 
 /** `skipped`: a file that is not an image, kept with its reason so that `errors` accounts for every file. */
 export type ImageStatus = 'pending' | 'embedded' | 'failed' | 'removed' | 'skipped';
@@ -63,6 +65,8 @@ export interface ImageRecord {
   height: number | null;
   contentHash: string | null;
   error: string | null;
+  /** EXIF facts stored at embed time (null before embedding or for photos without EXIF). */
+  exif?: ExifFacts;
 }
 
 export interface ModelIdentity {
@@ -81,6 +85,8 @@ export interface EmbeddedImage {
   width: number;
   height: number;
   contentHash: string;
+  /** EXIF facts of the embedded bytes; absent (a reused vector): copied from the image with identical content. */
+  exif?: ExifFacts;
 }
 
 export interface ReusableVector {
@@ -155,6 +161,10 @@ export interface Catalog {
   vectorsOf(ids: readonly number[]): Map<number, StoredVector>;
   /** Number of embedded images whose vector has seq ≤ `seq`. */
   countVectorsUpTo(seq: number): number;
+  /** Ids of embedded images that pass the filter (resolved in the database, before any ranking). */
+  matchingImageIds(filter: SearchFilter): number[];
+  /** Groups (two or more) of embedded images with identical content (same SHA-256), ids ascending. */
+  identicalContentGroups(): number[][];
   /** Adds adopted images in one transaction; paths already in the library are left alone. */
   importImages(images: readonly ImportedImage[]): { embedded: number; pending: number; skipped: number };
   /** Every image that is not removed, in id order, with its vector if embedded. */

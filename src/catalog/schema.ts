@@ -1,6 +1,6 @@
 // Catalogue schema, versioned through PRAGMA user_version so later releases can migrate.
 
-export const SCHEMA_VERSION = 1;
+export const SCHEMA_VERSION = 2;
 
 export const SCHEMA_V1 = `
 CREATE TABLE meta (
@@ -37,4 +37,19 @@ CREATE TABLE vectors (
   image_id INTEGER NOT NULL UNIQUE REFERENCES images (id) ON DELETE CASCADE,
   vector   BLOB NOT NULL
 );
+`;
+
+/**
+ * Version 2: EXIF facts read at embed time, so searches can filter on them in SQL.
+ * All nullable (photos without EXIF, images embedded before version 2).
+ * taken_at is EXIF DateTimeOriginal as the camera's local wall-clock time,
+ * "YYYY-MM-DDTHH:MM:SS" (text compares in time order).
+ */
+export const MIGRATE_V1_TO_V2 = `
+ALTER TABLE images ADD COLUMN taken_at TEXT;
+ALTER TABLE images ADD COLUMN camera_make TEXT;
+ALTER TABLE images ADD COLUMN camera_model TEXT;
+ALTER TABLE images ADD COLUMN orientation INTEGER;
+ALTER TABLE images ADD COLUMN gps_lat REAL;
+ALTER TABLE images ADD COLUMN gps_lon REAL;
 `;

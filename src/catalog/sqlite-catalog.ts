@@ -18,7 +18,9 @@ import {
   type StatusCounts,
   type StoredVector,
 } from './catalog.js';
-import { SCHEMA_V1, SCHEMA_VERSION } from './schema.js';
+import type { SearchFilter } from '../search/search-filter.js';
+import { MIGRATE_V1_TO_V2, SCHEMA_V1, SCHEMA_VERSION } from './schema.js';
+import { filterToSql } from './filter-sql.js';
 import { blobToVector, vectorToBlob } from '../util/vectors.js';
 
 interface ImageRow {
@@ -32,7 +34,16 @@ interface ImageRow {
   height: number | null;
   content_hash: string | null;
   error: string | null;
+  taken_at?: string | null;
+  camera_make?: string | null;
+  camera_model?: string | null;
+  orientation?: number | null;
+  gps_lat?: number | null;
+  gps_lon?: number | null;
 }
+
+/** Clears the EXIF columns when an image's content changes or it turns out not to be an image. */
+const NO_EXIF_SQL = 'taken_at = NULL, camera_make = NULL, camera_model = NULL, orientation = NULL, gps_lat = NULL, gps_lon = NULL';
 
 function toRecord(r: ImageRow): ImageRecord {
   return {
@@ -46,6 +57,14 @@ function toRecord(r: ImageRow): ImageRecord {
     height: r.height,
     contentHash: r.content_hash,
     error: r.error,
+    exif: {
+      takenAt: r.taken_at ?? null,
+      cameraMake: r.camera_make ?? null,
+      cameraModel: r.camera_model ?? null,
+      orientation: r.orientation ?? null,
+      gpsLat: r.gps_lat ?? null,
+      gpsLon: r.gps_lon ?? null,
+    },
   };
 }
 
@@ -81,7 +100,8 @@ export class SqliteCatalog implements Catalog {
         `INSERT INTO images (path, size, mtime_ms, format, status, error, registered_at, seen_scan)
          VALUES (@path, @size, @mtime, 'none', 'skipped', @reason, @now, @scan)
          ON CONFLICT (path) DO UPDATE SET size = @size, mtime_ms = @mtime, format = 'none', status = 'skipped',
-           error = @reason, seen_scan = @scan, width = NULL, height = NULL, content_hash = NULL, embedded_at = NULL`,
+           error = @reason, seen_scan = @scan, width = NULL, height = NULL, content_hash = NULL, embedded_at = NULL,
+           ${NO_EXIF_SQL}`,
       ),
       markSeen: this.db.prepare('UPDATE images SET seen_scan = ? WHERE id = ?'),
       markSameContent: this.db.prepare(
@@ -90,7 +110,7 @@ export class SqliteCatalog implements Catalog {
       ),
       markChanged: this.db.prepare(
         `UPDATE images SET size = ?, mtime_ms = ?, format = ?, status = 'pending', seen_scan = ?,
-           width = NULL, height = NULL, content_hash = NULL, error = NULL, embedded_at = NULL
+           width = NULL, height = NULL, content_hash = NULL, error = NULL, embedded_at = NULL, ${NO_EXIF_SQL}
          WHERE id = ?`,
       ),
       markUnseen: this.db.prepare(
@@ -111,6 +131,17 @@ export class SqliteCatalog implements Catalog {
       markEmbedded: this.db.prepare(
         `UPDATE images SET status = 'embedded', size = ?, mtime_ms = ?, width = ?, height = ?, content_hash = ?,
            error = NULL, embedded_at = ? WHERE id = ? AND status = 'pending'`,
+      ),
+      setExif: this.db.prepare(
+        `UPDATE images SET taken_at = @takenAt, camera_make = @cameraMake, camera_model = @cameraModel,
+           orientation = @orientation, gps_lat = @gpsLat, gps_lon = @gpsLon WHERE id = @id`,
+      ),
+      // A reused vector's bytes are identical to another image's: so is their EXIF.
+      copyExif: this.db.prepare(
+        `UPDATE images SET (taken_at, camera_make, camera_model, orientation, gps_lat, gps_lon) =
+           (SELECT taken_at, camera_make, camera_model, orientation, gps_lat, gps_lon FROM images o
+            WHERE o.content_hash = @hash AND o.id <> @id ORDER BY o.taken_at IS NULL, o.id LIMIT 1)
+         WHERE id = @id`,
       ),
       markFailed: this.db.prepare(
         `UPDATE images SET status = 'failed', error = ? WHERE id = ? AND status = 'pending'`,
@@ -141,7 +172,8 @@ export class SqliteCatalog implements Catalog {
       );
     }
     this.db.transaction(() => {
-      this.db.exec(SCHEMA_V1);
+      if (version < 1) this.db.exec(SCHEMA_V1);
+      if (version < 2) this.db.exec(MIGRATE_V1_TO_V2);
       this.db.pragma(`user_version = ${SCHEMA_VERSION}`);
     })();
   }
@@ -285,6 +317,8 @@ export class SqliteCatalog implements Catalog {
         if (changed === 1) {
           this.stmt.deleteVector.run(e.id);
           this.stmt.insertVector.run(e.id, vectorToBlob(e.vector));
+          if (e.exif) this.stmt.setExif.run({ ...e.exif, id: e.id });
+          else this.stmt.copyExif.run({ hash: e.contentHash, id: e.id });
         }
       }
       for (const f of failed) this.stmt.markFailed.run(f.reason, f.id);
@@ -382,6 +416,27 @@ export class SqliteCatalog implements Catalog {
       )
       .iterate() as IterableIterator<ImageRow & { vector: Buffer | null }>;
     for (const row of rows) yield { ...toRecord(row), vector: row.vector ? blobToVector(row.vector) : null };
+  }
+
+  matchingImageIds(filter: SearchFilter): number[] {
+    const { where, params } = filterToSql(filter);
+    const rows = this.db
+      .prepare(`SELECT id FROM images WHERE status = 'embedded' AND ${where} ORDER BY id`)
+      .pluck()
+      .all(params) as number[];
+    return rows;
+  }
+
+  identicalContentGroups(): number[][] {
+    const rows = this.db
+      .prepare(
+        `SELECT group_concat(id) AS ids FROM (SELECT id, content_hash FROM images
+           WHERE status = 'embedded' AND content_hash IS NOT NULL AND content_hash <> '' ORDER BY id)
+         GROUP BY content_hash HAVING count(*) > 1`,
+      )
+      .pluck()
+      .all() as string[];
+    return rows.map((ids) => ids.split(',').map(Number).sort((a, b) => a - b));
   }
 
   countVectorsUpTo(seq: number): number {

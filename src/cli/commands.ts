@@ -1,6 +1,11 @@
 // What each command does, in terms of the core modules. Kept free of parsing.
 import { chooseModel, type ModelRequest } from '../app/model-choice.js';
-import { searchText } from '../app/text-search.js';
+import type { SearchResult } from '../app/text-search.js';
+import { rankByVector } from '../app/ranking.js';
+import { embedImageFile, parseImageRef } from '../app/image-query.js';
+import { CLI_TERM_NAMES, parseExtraTerms, queryVector, type ExtraTerms, type WeightedTerm } from '../app/query-terms.js';
+import { findDuplicates } from '../app/duplicates.js';
+import { CLI_FILTER_NAMES, parseFilter, type RawFilter } from '../search/search-filter.js';
 import type { Catalog } from '../catalog/catalog.js';
 import { WriterLock } from '../catalog/writer-lock.js';
 import { AnnIndex, buildIndex } from '../index/ann-index.js';
@@ -14,11 +19,57 @@ import { ImageEncoder, TextEncoder } from '../model/encoders.js';
 import { resolveModel, type ModelSpec, type ResolvedModel } from '../model/model-files.js';
 import { embedPending } from '../pipeline/embed.js';
 import { registerFolders } from '../pipeline/register.js';
-import { searchJson, searchTable, statusJson, statusText } from './output.js';
+import { duplicatesJson, duplicatesText, searchJson, searchTable, statusJson, statusText } from './output.js';
 import { startProgress } from './progress.js';
 
 interface GlobalOptions extends ModelRequest {
   library: string;
+}
+
+export interface SearchOptions extends GlobalOptions, ExtraTerms, RawFilter {
+  n: number;
+  json?: boolean;
+  threshold?: number;
+}
+
+/**
+ * Shared by search-text and search-image: validates everything before loading a
+ * model, builds the combined query vector, ranks with the filter and cut-off.
+ */
+function search(options: SearchOptions, label: string, base: WeightedTerm, exclude?: number): Promise<void> {
+  const filter = parseFilter(options, CLI_FILTER_NAMES);
+  const terms = [base, ...parseExtraTerms(options, CLI_TERM_NAMES)];
+  return withLibrary(options, async (catalog, paths) => {
+    const spec = chooseModel(catalog, options);
+    let results: SearchResult[] = [];
+    if (catalog.counts().embedded === 0) {
+      say(`library ${paths.root} has no embedded images yet: run \`picsift index DIR\` first`);
+    } else {
+      const needs = (kind: 'text' | 'file') =>
+        terms.some((t) => (kind === 'text' ? 'text' in t.source : 'image' in t.source && 'path' in t.source.image));
+      const resolved = needs('text') || needs('file') ? await resolve(spec, paths) : null;
+      let text: TextEncoder | null = null;
+      let image: ImageEncoder | null = null;
+      try {
+        if (needs('text')) text = await TextEncoder.load(resolved!);
+        if (needs('file')) image = await ImageEncoder.load(resolved!);
+        const vector = await queryVector(catalog, terms, {
+          encodeTexts: (texts) => text!.encode(texts),
+          encodeImageFile: (path) => embedImageFile(image!, path),
+        });
+        results = rankByVector(catalog, AnnIndex.open(paths.index), vector, {
+          k: options.n,
+          threshold: options.threshold,
+          filter,
+          exclude,
+        });
+      } finally {
+        await text?.close();
+        await image?.close();
+      }
+    }
+    process.stdout.write(`${options.json ? searchJson(label, spec.id, results) : searchTable(results)}\n`);
+  });
 }
 
 interface EmbedOptions extends GlobalOptions {
@@ -155,22 +206,25 @@ export const commands = {
       refreshIndex(catalog, paths, false);
     }),
 
-  searchText: (options: GlobalOptions & { n: number; json?: boolean }, query: string) =>
+  searchText: (options: SearchOptions, query: string) => {
+    if (query.trim() === '') throw new Error('the query is empty');
+    return search(options, query, { source: { text: query }, weight: 1 });
+  },
+
+  searchImage: (options: SearchOptions, pathOrId: string) => {
+    const image = parseImageRef(pathOrId, 'search-image');
+    // A catalogued image is never its own result; a file is not in the library (or is, as a copy: then it stays).
+    return search(options, pathOrId, { source: { image }, weight: 1 }, 'id' in image ? image.id : undefined);
+  },
+
+  duplicates: (options: GlobalOptions & { json?: boolean; threshold: number }) =>
     withLibrary(options, async (catalog, paths) => {
-      const spec = chooseModel(catalog, options);
-      if (query.trim() === '') throw new Error('the query is empty');
-      let results: Awaited<ReturnType<typeof searchText>> = [];
-      if (catalog.counts().embedded === 0) {
-        say(`library ${paths.root} has no embedded images yet: run \`picsift index DIR\` first`);
-      } else {
-        const encoder = await TextEncoder.load(await resolve(spec, paths));
-        try {
-          results = await searchText(catalog, AnnIndex.open(paths.index), encoder, query, options.n);
-        } finally {
-          await encoder.close();
-        }
-      }
-      process.stdout.write(`${options.json ? searchJson(query, spec.id, results) : searchTable(results)}\n`);
+      const index = AnnIndex.open(paths.index);
+      const behind = catalog.counts().embedded - (index?.manifest.count ?? 0);
+      if (behind > 1000) say(`the index lacks ${behind} vectors: run picsift build-index first, or this takes long`);
+      const groups = findDuplicates(catalog, index, { threshold: options.threshold });
+      process.stdout.write(`${options.json ? duplicatesJson(options.threshold, groups) : duplicatesText(groups)}\n`);
+      say(`${groups.length} groups of duplicates (near: cosine ≥ ${options.threshold})`);
     }),
 
   status: (options: GlobalOptions & { json?: boolean }) =>

@@ -50,14 +50,58 @@ program
   .option('--rebuild', 'rebuild from scratch instead of adding the new vectors')
   .action((_opts, cmd: Command) => commands.buildIndex(cmd.optsWithGlobals()));
 
+/** Repeatable options collect into an array (no shared default array). */
+const collect = (value: string, previous: string[] | undefined): string[] => [...(previous ?? []), value];
+
+function score(name: string) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (value.trim() === '' || !Number.isFinite(n) || n < -1 || n > 1) {
+      throw new InvalidArgumentError(`${name} must be a cosine score from -1 to 1, not "${value}"`);
+    }
+    return n;
+  };
+}
+
+/** Options every search command takes: result count, output, cut-off, query terms and filters. */
+const searchOptions = (cmd: Command): Command =>
+  cmd
+    .option('-n <k>', 'number of results', positiveInt('-n', 1000), 20)
+    .option('--json', 'print JSON')
+    .option('--threshold <score>', 'drop results scoring below this cosine', score('--threshold'))
+    .option('--add <[weight:]text>', 'also look for this text (repeatable; e.g. --add 2:sunset)', collect)
+    .option('--subtract <[weight:]text>', 'steer away from this text (repeatable)', collect)
+    .option('--add-image <[weight:]path-or-id>', 'also look like this image file or catalogue id (repeatable)', collect)
+    .option('--subtract-image <[weight:]path-or-id>', 'steer away from this image (repeatable)', collect)
+    .option('--path <glob-or-folder>', 'only photos under this folder, or whose absolute path matches this glob (* also crosses /)')
+    .option('--after <date>', 'only photos taken on or after this local date/time (EXIF date taken, else file time), e.g. 2021-06-05')
+    .option('--before <date>', 'only photos taken before this local date/time')
+    .option('--camera <text>', 'only photos whose camera make or model contains this text (any case)')
+    .option('--min-width <px>', 'only photos at least this wide')
+    .option('--min-height <px>', 'only photos at least this tall')
+    .option('--format <list>', 'only these formats, e.g. jpg,png');
+
+searchOptions(
+  program
+    .command('search-text')
+    .alias('search')
+    .description('find the photos that best match a text')
+    .argument('<query>', 'what to look for, e.g. "sky at sunset"'),
+).action((query: string, _opts, cmd: Command) => commands.searchText(cmd.optsWithGlobals(), query));
+
+searchOptions(
+  program
+    .command('search-image')
+    .description('find the photos most like an image file (not added to the library) or a catalogued image id')
+    .argument('<path-or-id>', 'an image file, or the catalogue id of an image (it is left out of the results)'),
+).action((ref: string, _opts, cmd: Command) => commands.searchImage(cmd.optsWithGlobals(), ref));
+
 program
-  .command('search-text')
-  .alias('search')
-  .description('find the photos that best match a text')
-  .argument('<query>', 'what to look for, e.g. "sky at sunset"')
-  .option('-n <k>', 'number of results', positiveInt('-n', 1000), 20)
+  .command('duplicates')
+  .description('list groups of identical files and near-duplicates (resized or re-encoded copies)')
+  .option('--threshold <score>', 'cosine at or above which two photos count as near-duplicates', score('--threshold'), 0.95)
   .option('--json', 'print JSON')
-  .action((query: string, _opts, cmd: Command) => commands.searchText(cmd.optsWithGlobals(), query));
+  .action((_opts, cmd: Command) => commands.duplicates(cmd.optsWithGlobals()));
 
 embedOptions(
   program.command('index').description('register + embed + build-index, in one go').argument('<dir...>', 'folders (or files) to index'),

@@ -1,6 +1,7 @@
 // Formatting of command results. The JSON shapes are a public contract.
 import type { SearchResult } from '../app/text-search.js';
 import type { LibraryStatus } from '../app/status.js';
+import type { DuplicateGroup } from '../app/duplicates.js';
 
 /** `search-text --json`, spaced like the documented contract (Python's json.dumps style). */
 export function searchJson(query: string, model: string, results: SearchResult[]): string {
@@ -33,4 +34,15 @@ export function statusText(s: LibraryStatus, library: string, dtype: string | nu
 
 function roundScore(score: number): number {
   return Math.round(score * 1e6) / 1e6;
+}
+
+/** `duplicates --json`: {"threshold": 0.95, "groups": [{"kind": "exact", "images": [{"id": 3, "path": "…"}]}]} */
+export function duplicatesJson(threshold: number, groups: DuplicateGroup[]): string {
+  return JSON.stringify({ threshold, groups });
+}
+
+/** One group per paragraph: its kind, then one path per line. */
+export function duplicatesText(groups: DuplicateGroup[]): string {
+  if (groups.length === 0) return 'no duplicates';
+  return groups.map((g) => [`${g.kind} duplicates:`, ...g.images.map((i) => `  ${i.path}`)].join('\n')).join('\n\n');
 }

@@ -9,24 +9,91 @@ import { TopK, type Scored } from './top-k.js';
 /** How many extra candidates to ask the index for, to make up for entries that went stale. */
 const OVERFETCH = 2;
 
-export function searchVectors(catalog: Catalog, index: AnnIndex | null, query: Float32Array, k: number): Scored[] {
-  const top = new TopK(k);
+/**
+ * A filtered search over at most this many images scores them all exactly: that
+ * costs less than walking the graph for candidates that mostly fail the filter.
+ * PICSIFT_EXACT_FILTER_LIMIT tunes it (tests set it low to exercise the index path).
+ */
+export const EXACT_FILTER_LIMIT = 2048;
+
+/** Candidate counts asked of the index grow by this factor while too few pass the filter. */
+const GROWTH = 4;
+
+/** Beyond this many candidates a filtered search stops asking the index and scores the set exactly. */
+const MAX_INDEX_CANDIDATES = 65_536;
+
+export interface VectorSearchOptions {
+  /** Only these images may be returned (a resolved filter); the k results are the best among them. */
+  accept?: ReadonlySet<number>;
+  /** Overrides EXACT_FILTER_LIMIT. */
+  exactLimit?: number;
+}
+
+function exactLimit(options: VectorSearchOptions): number {
+  if (options.exactLimit !== undefined) return options.exactLimit;
+  const fromEnv = Number(process.env.PICSIFT_EXACT_FILTER_LIMIT);
+  return Number.isInteger(fromEnv) && fromEnv >= 0 ? fromEnv : EXACT_FILTER_LIMIT;
+}
+
+export function searchVectors(
+  catalog: Catalog,
+  index: AnnIndex | null,
+  query: Float32Array,
+  k: number,
+  options: VectorSearchOptions = {},
+): Scored[] {
+  const { accept } = options;
+  if (accept && (accept.size <= exactLimit(options) || !index || index.manifest.model.dims !== query.length)) {
+    return exactOver(catalog, accept, query, k);
+  }
+  let top = new TopK(k);
   let watermark = 0;
   if (index && index.manifest.model.dims === query.length) {
     watermark = index.manifest.watermark;
-    const hits = index.search(query, k * OVERFETCH + 10);
-    // Re-score candidates from the catalogue: an index entry counts only while it
-    // is the image's current vector (seq ≤ watermark); scores come from the
-    // full-precision vector, not the index's quantised copy.
-    const current = catalog.vectorsOf(hits.map((h) => h.id));
-    for (const hit of hits) {
-      const stored = current.get(hit.id);
-      if (stored && stored.seq <= watermark) top.push({ id: hit.id, score: dot(query, stored.vector) });
+    let wanted = k * OVERFETCH + 10;
+    for (;;) {
+      // Each round re-reads the larger candidate list from the start.
+      top = new TopK(k);
+      const hits = index.search(query, wanted);
+      // Re-score candidates from the catalogue: an index entry counts only while it
+      // is the image's current vector (seq ≤ watermark); scores come from the
+      // full-precision vector, not the index's quantised copy.
+      const candidates = accept ? hits.filter((h) => accept.has(h.id)) : hits;
+      const current = catalog.vectorsOf(candidates.map((h) => h.id));
+      let found = 0;
+      for (const hit of candidates) {
+        const stored = current.get(hit.id);
+        if (stored && stored.seq <= watermark) {
+          top.push({ id: hit.id, score: dot(query, stored.vector) });
+          found++;
+        }
+      }
+      if (!accept || found >= k) break;
+      // Too few passed and the index gave all it will (HNSW may not reach every
+      // entry, e.g. among identical vectors), or the filter keeps missing the
+      // neighbourhood: scoring the set exactly is what guarantees K results.
+      wanted *= GROWTH;
+      if (hits.length < wanted / GROWTH || wanted > MAX_INDEX_CANDIDATES) return exactOver(catalog, accept, query, k);
     }
   }
   for (const v of catalog.vectorsAfter(watermark)) {
+    if (accept && !accept.has(v.id)) continue;
     const score = dot(query, v.vector);
     if (score > top.threshold) top.push({ id: v.id, score });
+  }
+  return top.sorted();
+}
+
+/** Scores exactly the vectors of the given images. */
+function exactOver(catalog: Catalog, ids: ReadonlySet<number>, query: Float32Array, k: number): Scored[] {
+  const top = new TopK(k);
+  const all = [...ids];
+  const CHUNK = 4096;
+  for (let i = 0; i < all.length; i += CHUNK) {
+    for (const v of catalog.vectorsOf(all.slice(i, i + CHUNK)).values()) {
+      const score = dot(query, v.vector);
+      if (score > top.threshold) top.push({ id: v.id, score });
+    }
   }
   return top.sorted();
 }

@@ -9,6 +9,8 @@ import { HttpError, notFound } from './errors.js';
 import { matchesEtag, mimeType, openServableImage, servableImage, showsInline } from './image-files.js';
 import { readPhotoMetadata, type PhotoMetadata } from './image-metadata.js';
 import {
+  duplicatesQuery,
+  duplicatesResponse,
   imageIdParams,
   imageResponse,
   searchQuery,
@@ -19,6 +21,34 @@ import {
   thumbnailQuery,
 } from './schemas.js';
 import type { SearchService } from './search-service.js';
+import { parseExtraTerms, type ExtraTerms, type TermNames } from '../app/query-terms.js';
+import type { ImageRef } from '../app/image-query.js';
+import { API_FILTER_NAMES, FilterError, parseFilter, type RawFilter, type SearchFilter } from '../search/search-filter.js';
+import { QueryError } from '../search/query-vector.js';
+
+type Refinements = RawFilter & { threshold?: number };
+
+const API_TERM_NAMES: TermNames = { add: 'add', subtract: 'subtract', addImage: 'addImage', subtractImage: 'subtractImage' };
+
+/** Over the network an image term is a catalogue id only: the server never opens a path from a request. */
+function catalogueIdOnly(value: string, name: string): ImageRef {
+  if (!/^[1-9][0-9]{0,14}$/.test(value.trim())) throw new QueryError(`${name} must be a catalogue image id, not "${value}"`);
+  return { id: Number(value.trim()) };
+}
+
+/** Mistakes in the query or the filter are the client's: 400 with the message that names the parameter. */
+async function asClientErrors<T>(work: () => T | Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (err) {
+    if (err instanceof FilterError || err instanceof QueryError) throw new HttpError(400, err.message);
+    throw err;
+  }
+}
+
+function filterOf(query: RawFilter): Promise<SearchFilter | null> {
+  return asClientErrors(() => parseFilter(query, API_FILTER_NAMES));
+}
 import type { ThumbnailSize, ThumbnailStore } from './thumbnails.js';
 
 /** Browsers may reuse an image for an hour without asking; after that a 304 costs one stat. */
@@ -61,7 +91,7 @@ export function registerApiRoutes(
     config: { rateLimit: false as const },
   };
 
-  app.get<{ Querystring: { q: string; k: number } }>(
+  app.get<{ Querystring: { q: string; k: number } & ExtraTerms & Refinements }>(
     '/api/search',
     {
       schema: { querystring: searchQuery, response: { 200: searchResponse } },
@@ -69,13 +99,17 @@ export function registerApiRoutes(
       config: { ...searchLimit.config, openapi: { summary: 'photos that best match a text, best first' } },
     },
     async (request) => {
-      const { q, k } = request.query;
-      const ranking = await service.searchText(q, k);
+      const { q, k, threshold } = request.query;
+      const filter = await filterOf(request.query);
+      const ranking = await asClientErrors(async () => {
+        const terms = [{ source: { text: q }, weight: 1 }, ...parseExtraTerms(request.query, API_TERM_NAMES, catalogueIdOnly)];
+        return service.search(terms, { k, threshold, filter });
+      });
       return { query: q, model: ranking.model, results: withThumbnails(ranking.results) };
     },
   );
 
-  app.get<{ Params: { id: string }; Querystring: { k: number } }>(
+  app.get<{ Params: { id: string }; Querystring: { k: number } & Refinements }>(
     '/api/similar/:id',
     {
       schema: { params: imageIdParams, querystring: similarQuery, response: { 200: similarResponse } },
@@ -86,7 +120,8 @@ export function registerApiRoutes(
       const id = Number(request.params.id);
       const record = service.image(id);
       if (!record) throw notFound(`image ${id}`);
-      const ranking = service.similar(id, request.query.k);
+      const filter = await filterOf(request.query);
+      const ranking = service.similar(id, request.query.k, { threshold: request.query.threshold, filter });
       if (!ranking) {
         throw new HttpError(
           409,
@@ -96,6 +131,21 @@ export function registerApiRoutes(
         );
       }
       return { id, model: ranking.model, results: withThumbnails(ranking.results) };
+    },
+  );
+
+  app.get<{ Querystring: { threshold: number } }>(
+    '/api/duplicates',
+    {
+      schema: { querystring: duplicatesQuery, response: { 200: duplicatesResponse } },
+      // A walk over the whole library: counted as a search.
+      onRequest: searchLimit.onRequest,
+      config: { ...searchLimit.config, openapi: { summary: 'groups of identical files and near-duplicates (resized or re-encoded copies)' } },
+    },
+    async (request) => {
+      const { threshold } = request.query;
+      const groups = service.duplicates(threshold);
+      return { threshold, groups: groups.map((g) => ({ kind: g.kind, images: g.images.map((i) => ({ ...i, thumbnail: thumbnailUrl(i.id) })) })) };
     },
   );
 

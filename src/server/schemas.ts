@@ -32,16 +32,39 @@ export const imageIdParams = {
   },
 } as const;
 
+const filterText = (description: string) => ({ type: 'string', maxLength: 4096, description }) as const;
+
+/** Score cut-off and filters, shared by every search; the filter values are validated by parseFilter. */
+const refineParams = {
+  threshold: { type: 'number', minimum: -1, maximum: 1, description: 'drop results scoring below this cosine' },
+  path: filterText('only photos under this folder, or whose absolute path matches this glob (* also crosses /)'),
+  after: filterText('only photos taken on or after this local date/time (EXIF, else file time), e.g. 2021-06-05'),
+  before: filterText('only photos taken before this local date/time'),
+  camera: filterText('only photos whose camera make or model contains this text (any case)'),
+  minWidth: filterText('only photos at least this many pixels wide'),
+  minHeight: filterText('only photos at least this many pixels tall'),
+  format: filterText('only these formats, comma-separated, e.g. jpg,png'),
+} as const;
+
+/** Repeatable "[weight:]term" parameters (?add=sunset&add=2:sea). */
+const termList = (description: string) =>
+  ({ type: 'array', maxItems: 16, items: { type: 'string', minLength: 1, maxLength: LIMITS.queryChars }, description }) as const;
+
 export const searchQuery = {
   type: 'object',
   required: ['q'],
   properties: {
     q: { type: 'string', minLength: 1, maxLength: LIMITS.queryChars, pattern: '\\S', description: 'what to look for, e.g. "sky at sunset"' },
     k: resultsParam,
+    add: termList('also look for this text, "[weight:]text"'),
+    subtract: termList('steer away from this text, "[weight:]text"'),
+    addImage: termList('also look like this catalogued image, "[weight:]id"'),
+    subtractImage: termList('steer away from this catalogued image, "[weight:]id"'),
+    ...refineParams,
   },
 } as const;
 
-export const similarQuery = { type: 'object', properties: { k: resultsParam } } as const;
+export const similarQuery = { type: 'object', properties: { k: resultsParam, ...refineParams } } as const;
 
 export const thumbnailQuery = {
   type: 'object',
@@ -122,4 +145,37 @@ export const errorResponse = {
   type: 'object',
   required: ['error'],
   properties: { error: { type: 'string' } },
+} as const;
+
+export const duplicatesQuery = {
+  type: 'object',
+  properties: {
+    threshold: { type: 'number', minimum: -1, maximum: 1, default: 0.95, description: 'cosine at or above which two photos are near-duplicates' },
+  },
+} as const;
+
+export const duplicatesResponse = {
+  type: 'object',
+  required: ['threshold', 'groups'],
+  properties: {
+    threshold: { type: 'number' },
+    groups: {
+      type: 'array',
+      items: {
+        type: 'object',
+        required: ['kind', 'images'],
+        properties: {
+          kind: { type: 'string', enum: ['exact', 'near'], description: 'exact: identical files; near: resized, re-encoded or edited copies' },
+          images: {
+            type: 'array',
+            items: {
+              type: 'object',
+              required: ['id', 'path', 'thumbnail'],
+              properties: { id: { type: 'integer' }, path: { type: 'string' }, thumbnail: { type: 'string' } },
+            },
+          },
+        },
+      },
+    },
+  },
 } as const;

@@ -6,13 +6,15 @@ import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { chooseModel, type ModelRequest } from '../app/model-choice.js';
 import { libraryStatus, type LibraryStatus } from '../app/status.js';
-import { attachPaths, type SearchResult } from '../app/text-search.js';
+import type { SearchResult } from '../app/text-search.js';
 import type { Catalog, ImageRecord, ImageStatus } from '../catalog/catalog.js';
 import { AnnIndex } from '../index/ann-index.js';
 import { openLibrary, type LibraryPaths } from '../library.js';
 import { TextEncoder } from '../model/encoders.js';
 import { resolveModel, type ModelSpec } from '../model/model-files.js';
-import { searchVectors } from '../search/vector-search.js';
+import { rankByVector, type RankOptions } from '../app/ranking.js';
+import { queryVector, type WeightedTerm } from '../app/query-terms.js';
+import { findDuplicates, type DuplicateGroup } from '../app/duplicates.js';
 
 export interface Ranking {
   /** The model whose vectors were searched (the library's; the requested one while it has none). */
@@ -77,23 +79,34 @@ export class SearchService {
   }
 
   async searchText(query: string, k: number): Promise<Ranking> {
+    return this.search([{ source: { text: query }, weight: 1 }], { k });
+  }
+
+  /**
+   * Ranks by the combined query (text terms and catalogued images; files are not
+   * accepted from the network), with the filter and cut-off of `options`.
+   */
+  async search(terms: readonly WeightedTerm[], options: RankOptions): Promise<Ranking> {
     const recorded = this.catalog.model();
     // No model recorded means no vectors: nothing to rank, and no reason to load one.
     if (!recorded) return { model: chooseModel(this.catalog, this.request).id, results: [] };
-    const { spec, encoder } = await this.currentEncoder();
-    const vector = await encoder.encode([query]);
-    return { model: spec.id, results: attachPaths(this.catalog, searchVectors(this.catalog, this.currentIndex(), vector, k)) };
+    const needsText = terms.some((t) => 'text' in t.source);
+    const loaded = needsText ? await this.currentEncoder() : null;
+    const vector = await queryVector(this.catalog, terms, { encodeTexts: (texts) => loaded!.encoder.encode(texts) });
+    return { model: loaded?.spec.id ?? recorded.id, results: rankByVector(this.catalog, this.currentIndex(), vector, options) };
   }
 
   /** The images nearest to image `id`'s own vector, without itself; null when it has no vector. */
-  similar(id: number, k: number): Ranking | null {
+  similar(id: number, k: number, options: Omit<RankOptions, 'k' | 'exclude'> = {}): Ranking | null {
     const own = this.catalog.vectorsOf([id]).get(id);
     const model = this.catalog.model();
     if (!own || !model) return null;
-    const hits = searchVectors(this.catalog, this.currentIndex(), own.vector, k + 1)
-      .filter((hit) => hit.id !== id)
-      .slice(0, k);
-    return { model: model.id, results: attachPaths(this.catalog, hits) };
+    return { model: model.id, results: rankByVector(this.catalog, this.currentIndex(), own.vector, { ...options, k, exclude: id }) };
+  }
+
+  /** Groups of identical files and near-duplicates (see picsift duplicates). */
+  duplicates(threshold: number): DuplicateGroup[] {
+    return findDuplicates(this.catalog, this.currentIndex(), { threshold });
   }
 
   async close(): Promise<void> {

@@ -1,0 +1,32 @@
+// Every search ends here: a query vector, the library's filter, a score cut-off
+// and an image to leave out become the ranked results with their paths.
+import type { Catalog } from '../catalog/catalog.js';
+import type { AnnIndex } from '../index/ann-index.js';
+import type { SearchFilter } from '../search/search-filter.js';
+import { searchVectors } from '../search/vector-search.js';
+import { attachPaths, type SearchResult } from './text-search.js';
+
+export interface RankOptions {
+  k: number;
+  /** Results scoring below this are dropped (after the top-K cut: fewer than k may remain). */
+  threshold?: number;
+  filter?: SearchFilter | null;
+  /** An image that must not appear (the query image itself in "more like this"). */
+  exclude?: number;
+}
+
+export function rankByVector(catalog: Catalog, index: AnnIndex | null, query: Float32Array, options: RankOptions): SearchResult[] {
+  let accept: Set<number> | undefined;
+  if (options.filter) accept = new Set(catalog.matchingImageIds(options.filter));
+  let k = options.k;
+  if (options.exclude !== undefined) {
+    // Removing it from the accepted set keeps k results; without a set, ask for one more.
+    if (accept) accept.delete(options.exclude);
+    else k++;
+  }
+  const hits = searchVectors(catalog, index, query, k, { accept })
+    .filter((hit) => hit.id !== options.exclude)
+    .slice(0, options.k)
+    .filter((hit) => options.threshold === undefined || hit.score >= options.threshold);
+  return attachPaths(catalog, hits);
+}
