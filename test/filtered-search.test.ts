@@ -11,20 +11,12 @@ import { AnnIndex, buildIndex } from '../src/index/ann-index.js';
 import { readExif } from '../src/imaging/exif.js';
 import { parseFilter, CLI_FILTER_NAMES } from '../src/search/search-filter.js';
 import { searchVectors } from '../src/search/vector-search.js';
-import { dot, normalizeInPlace } from '../src/util/vectors.js';
-import { tempDir } from './support.js';
+import { dot } from '../src/util/vectors.js';
+import { randomUnitVector, tempDir } from './support.js';
 
 const DIMS = 32;
 
-function randomUnit(seed: number): Float32Array {
-  let s = seed;
-  const v = new Float32Array(DIMS).map(() => {
-    s = (s * 1103515245 + 12345) & 0x7fffffff;
-    return s / 0x7fffffff - 0.5;
-  });
-  normalizeInPlace(v, 0, DIMS);
-  return v;
-}
+const randomUnit = (seed: number): Float32Array => randomUnitVector(seed, DIMS);
 
 /** `count` images: even ids under /a, odd under /b; widths 100 + id. */
 function library(t: Parameters<typeof tempDir>[0], count: number) {

@@ -5,6 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { SqliteCatalog } from '../src/catalog/sqlite-catalog.js';
+import { seededRandom } from '../src/testmodels/prng.js';
+import { normalizeInPlace } from '../src/util/vectors.js';
 import { repoRoot } from '../scripts/paths.js';
 
 export { models, repoRoot, sharedDir } from '../scripts/paths.js';
@@ -71,7 +73,15 @@ export function startCli(args: string[]): { child: ReturnType<typeof spawn>; don
 }
 
 /** Deterministic "random" moments and data, so failures are reproducible. */
-export { seededRandom } from '../src/testmodels/prng.js';
+export { seededRandom };
+
+/** A reproducible random unit vector. */
+export function randomUnitVector(seed: number, dims: number): Float32Array {
+  const random = seededRandom(seed);
+  const v = Float32Array.from({ length: dims }, () => random() - 0.5);
+  normalizeInPlace(v, 0, dims);
+  return v;
+}
 
 /** The embedded vectors of a library, by file path (read through the catalogue). */
 export function vectorsByPath(library: string): Map<string, Float32Array> {

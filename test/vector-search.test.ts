@@ -5,8 +5,8 @@ import { writeFileSync } from 'node:fs';
 import { SqliteCatalog } from '../src/catalog/sqlite-catalog.js';
 import { AnnIndex, buildIndex } from '../src/index/ann-index.js';
 import { searchVectors } from '../src/search/vector-search.js';
-import { dot, normalizeInPlace } from '../src/util/vectors.js';
-import { tempDir } from './support.js';
+import { dot } from '../src/util/vectors.js';
+import { randomUnitVector, tempDir } from './support.js';
 import type { Catalog, ScannedFile } from '../src/catalog/catalog.js';
 
 /** Registers files as one scan would. */
@@ -14,15 +14,7 @@ const register = (catalog: Catalog, files: ScannedFile[]) => catalog.registerFil
 
 const DIMS = 64;
 
-function randomUnit(seed: number): Float32Array {
-  let s = seed;
-  const v = new Float32Array(DIMS).map(() => {
-    s = (s * 1103515245 + 12345) & 0x7fffffff;
-    return s / 0x7fffffff - 0.5;
-  });
-  normalizeInPlace(v, 0, DIMS);
-  return v;
-}
+const randomUnit = (seed: number): Float32Array => randomUnitVector(seed, DIMS);
 
 function libraryWith(t: Parameters<typeof tempDir>[0], count: number) {
   const dir = tempDir(t);
