@@ -107,10 +107,10 @@ function catalogueReads(catalog: Catalog, index: AnnIndex | null): object {
   };
 }
 
-async function warmQueries(catalog: Catalog, index: AnnIndex | null): Promise<object> {
+async function warmQueries(catalog: Catalog, index: AnnIndex | null, spinning: boolean): Promise<object> {
   const resolved = await resolveModel({ id: modelDir, dtype }, { cacheDir: tmpdir() });
   const t0 = performance.now();
-  const encoder = await TextEncoder.load(resolved);
+  const encoder = await TextEncoder.load(resolved, { spinning });
   const loadMs = performance.now() - t0;
   await encoder.encode(['warm-up']);
   const encode: number[] = [];
@@ -174,7 +174,8 @@ async function main(): Promise<void> {
     const index = AnnIndex.open(paths.index);
     say('measuring…');
     const reads = catalogueReads(catalog, index);
-    const warm = await warmQueries(catalog, index);
+    const warm = await warmQueries(catalog, index, false);
+    const warmSpinning = await warmQueries(catalog, index, true);
     const cold = coldCli(library);
     const extra = numberArg(args, 'tail', 10_000);
     const tailFigures = tail(catalog, index, extra);
@@ -189,6 +190,7 @@ async function main(): Promise<void> {
         index: readManifest(paths.index)?.params,
         catalogue_reads: reads,
         warm,
+        warm_text_encoder_spinning: warmSpinning,
         cold,
         tail: tailFigures,
         dtype,

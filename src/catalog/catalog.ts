@@ -154,6 +154,8 @@ export interface Catalog {
   /** Records the library's model; throws ModelMismatchError if another model is recorded. */
   claimModel(model: ModelIdentity): void;
   counts(): StatusCounts;
+  /** Whether any image is embedded: what a search needs to know, without counting a million rows. */
+  hasEmbedded(): boolean;
   images(ids: readonly number[]): Map<number, ImageRecord>;
   /** Vectors of embedded images committed after `seq`, in seq order (index refresh, exact search). */
   vectorsAfter(seq: number): IterableIterator<StoredVector>;

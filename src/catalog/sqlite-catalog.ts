@@ -149,10 +149,15 @@ export class SqliteCatalog implements Catalog {
       getMeta: this.db.prepare('SELECT value FROM meta WHERE key = ?'),
       setMeta: this.db.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value'),
       counts: this.db.prepare('SELECT status, count(*) AS n FROM images GROUP BY status'),
+      // CROSS JOIN fixes the join order: walk vectors by seq (their primary key)
+      // from the watermark. With a plain JOIN SQLite starts from every embedded
+      // image and sorts; bench:query at 1M vectors: 160 ms per search for an
+      // empty tail that way, 0.004 ms this way.
       vectorsAfter: this.db.prepare(
-        `SELECT v.image_id AS id, v.seq, v.vector FROM vectors v JOIN images i ON i.id = v.image_id
+        `SELECT v.image_id AS id, v.seq, v.vector FROM vectors v CROSS JOIN images i ON i.id = v.image_id
          WHERE v.seq > ? AND i.status = 'embedded' ORDER BY v.seq`,
       ),
+      hasEmbedded: this.db.prepare(`SELECT 1 FROM images WHERE status = 'embedded' LIMIT 1`),
       countUpTo: this.db.prepare(
         `SELECT count(*) AS n FROM vectors v JOIN images i ON i.id = v.image_id WHERE v.seq <= ? AND i.status = 'embedded'`,
       ),
@@ -349,6 +354,10 @@ export class SqliteCatalog implements Catalog {
       if (row.status === 'embedded' || row.status === 'pending' || row.status === 'failed') c[row.status] += row.n;
     }
     return c;
+  }
+
+  hasEmbedded(): boolean {
+    return this.stmt.hasEmbedded.get() !== undefined;
   }
 
   images(ids: readonly number[]): Map<number, ImageRecord> {

@@ -42,7 +42,7 @@ function search(options: SearchOptions, label: string, base: WeightedTerm, exclu
   return withLibrary(options, async (catalog, paths) => {
     const spec = chooseModel(catalog, options);
     let results: SearchResult[] = [];
-    if (catalog.counts().embedded === 0) {
+    if (!catalog.hasEmbedded()) {
       say(`library ${paths.root} has no embedded images yet: run \`picsift index DIR\` first`);
     } else {
       const needs = (kind: 'text' | 'file') =>

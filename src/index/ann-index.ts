@@ -16,15 +16,24 @@ export interface IndexParams {
   quantization: 'f32' | 'f16' | 'i8';
 }
 
-// Chosen with bench:ann (synthetic CLIP-like vectors, text-like queries; see
-// bench/synthetic-vectors.ts). i8 scalars: search re-scores its candidates with
-// the catalogue's float32 vectors, which repairs what quantisation reorders (at
-// 200k, recall@10 after re-scoring was as good as f16's or better), at half the
-// size of f16 and with faster builds and searches. Connectivity 32 bought more
-// recall per millisecond than 16 or 24 at the same build time; expansion_add 128
-// made a better graph than 64 or 96; expansion_search 256 keeps recall@10 at
-// 1M above 0.98 with a p50 well under 2 ms.
-export const DEFAULT_PARAMS: IndexParams = { connectivity: 32, expansionAdd: 128, expansionSearch: 256, quantization: 'i8' };
+// Chosen with bench:ann (synthetic CLIP-like vectors in topic clusters, text-like
+// queries across the modality gap; see bench/synthetic-vectors.ts), 2 cores:
+// - i8 scalars: search re-scores its candidates with the catalogue's float32
+//   vectors, which repairs what quantisation misorders (1M: recall@10 0.88 from
+//   the index alone, 0.98 after re-scoring; re-scoring 100 or 200 candidates
+//   instead of 30 changed nothing). At 200k, f16 was no better after re-scoring;
+//   i8 is half the size (1M: 0.79 GB; f16 at connectivity 32 would be 1.3 GB)
+//   and builds and searches faster.
+// - connectivity 32: more recall per millisecond than 16 or 24 at the same build
+//   time; 48 was no better at 1M (0.981 at expansion 640 either way) and 16% larger.
+// - expansion_add 128: a better graph than 64 or 96; 1M vectors build in 200 s.
+// - expansion_search 704: recall@10 0.974–0.984 over four 1M builds (HNSW built
+//   by two threads differs from build to build), p50 1.65–2.1 ms; 640 gave
+//   0.971–0.981, 768 0.976–0.985 at 1.8–1.9 ms. Recall ≥ 0.98 with p50 ≤ 2 ms is
+//   the edge of what this data allows on two cores (a better graph, expansion_add
+//   192, reached 0.985 but builds in over 5 minutes).
+// expansion_search is a search-time setting: AnnIndex.open can override it.
+export const DEFAULT_PARAMS: IndexParams = { connectivity: 32, expansionAdd: 128, expansionSearch: 704, quantization: 'i8' };
 
 export interface IndexManifest {
   version: 1;
@@ -76,13 +85,14 @@ export class AnnIndex {
 
   /**
    * Opens the index for searching (memory-mapped, so a cold CLI call starts fast),
-   * or null if there is none. `expansionSearch` overrides the manifest's (it is a
-   * search-time setting; the file does not depend on it).
+   * or null if there is none. expansion_search is a search-time setting (the file
+   * does not depend on it), so indexes built under an older default search with
+   * today's DEFAULT_PARAMS value unless `expansionSearch` says otherwise.
    */
   static open(dir: string, options: { expansionSearch?: number } = {}): AnnIndex | null {
     const manifest = readManifest(dir);
     if (!manifest) return null;
-    const index = newIndex(manifest.model.dims, { ...manifest.params, expansionSearch: options.expansionSearch ?? manifest.params.expansionSearch });
+    const index = newIndex(manifest.model.dims, { ...manifest.params, expansionSearch: options.expansionSearch ?? DEFAULT_PARAMS.expansionSearch });
     index.view(join(dir, manifest.file));
     return new AnnIndex(index, manifest);
   }
