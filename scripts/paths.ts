@@ -13,5 +13,6 @@ export const models = {
   tinyClip: join(modelsDir, 'tiny-clip'),
   colorClip: join(modelsDir, 'color-clip'),
   colorClipMultilingual: join(modelsDir, 'color-clip-multilingual'),
+  colorSiglip: join(modelsDir, 'color-siglip'),
   benchClip: join(modelsDir, 'clip-vit-b32-arch'),
 };

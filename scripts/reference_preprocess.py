@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Reference CLIP image preprocessing, written out literally with PIL and numpy.
+"""Reference CLIP (and SigLIP) image preprocessing, written out literally with PIL and numpy.
 
     /usr/bin/python3 scripts/reference_preprocess.py IMAGE... --out FILE.npy [--config preprocessor_config.json]
 
@@ -37,11 +37,24 @@ DEFAULTS = {
 }
 
 
+# SiglipImageProcessor's defaults where they differ (models/siglip/image_processing_siglip.py):
+# a square resize and no centre crop, IMAGENET_STANDARD_MEAN / _STD.
+SIGLIP_DEFAULTS = {
+    "size": {"height": 224, "width": 224},
+    "do_center_crop": False,
+    "image_mean": [0.5, 0.5, 0.5],
+    "image_std": [0.5, 0.5, 0.5],
+}
+
+
 def load_config(path):
     cfg = dict(DEFAULTS)
     if path:
         with open(path) as f:
-            cfg.update(json.load(f))
+            given = json.load(f)
+        if given.get("image_processor_type") == "SiglipImageProcessor":
+            cfg.update(SIGLIP_DEFAULTS)
+        cfg.update(given)
     if isinstance(cfg["size"], int):  # get_size_dict(size, default_to_square=False)
         cfg["size"] = {"shortest_edge": cfg["size"]}
     if isinstance(cfg["crop_size"], int):  # get_size_dict(crop_size, default_to_square=True)
@@ -103,6 +116,8 @@ def cross_check(paths, config_path, tensors):
         from transformers import CLIPImageProcessor
     except ImportError:
         return
+    if config_path and load_config(config_path).get("image_processor_type") == "SiglipImageProcessor":
+        return  # compared with CLIPImageProcessor only
     processor = (
         CLIPImageProcessor.from_json_file(config_path) if config_path else CLIPImageProcessor()
     )

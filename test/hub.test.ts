@@ -81,3 +81,22 @@ test('an unknown hub model fails with a message naming it', async (t) => {
     hub.server.close();
   }
 });
+
+test('a SigLIP 2 repository (model_type "siglip") is downloaded the same way and searched offline', async (t) => {
+  const cacheDir = tempDir(t);
+  const hub = await serveHub({ 'picsift-test/color-siglip-ONNX': models.colorSiglip });
+  let model;
+  try {
+    model = await resolveModel({ id: 'picsift-test/color-siglip-ONNX', dtype: 'q8' }, { cacheDir, endpoint: hub.url });
+  } finally {
+    hub.server.close();
+  }
+  assert.ok(hub.requests.some((r) => r.includes('/resolve/main/onnx/text_model_quantized.onnx')));
+  assert.ok(hub.requests.some((r) => r.includes('/resolve/main/onnx/vision_model_quantized.onnx')));
+  const encoder = await TextEncoder.load(model);
+  const [red, hebrewRed] = [await encoder.encode(['red']), await encoder.encode(['אדום'])];
+  assert.equal(encoder.dims, 6);
+  assert.ok(red[0] > 0.99, `"red" embeds on the red dimension: ${[...red]}`);
+  assert.deepEqual([...hebrewRed], [...red]);
+  await encoder.close();
+});

@@ -158,6 +158,7 @@ test('parsePreprocessorConfig reads CLIP configs, with CLIPImageProcessor defaul
   const configPath = join(models.benchClip, 'preprocessor_config.json');
   const expected: PreprocessConfig = {
     resize: { shortestEdge: 224 },
+    resample: 'bicubic',
     cropHeight: 224,
     cropWidth: 224,
     rescaleFactor: 1 / 255,
@@ -174,14 +175,23 @@ test('parsePreprocessorConfig reads CLIP configs, with CLIPImageProcessor defaul
   });
   assert.deepEqual(
     parsePreprocessorConfig({ size: { height: 256, width: 192 }, do_center_crop: false, do_rescale: false, do_normalize: false }, 'x'),
-    { resize: { height: 256, width: 192 }, cropHeight: 256, cropWidth: 192, rescaleFactor: null, normalize: null },
+    { resize: { height: 256, width: 192 }, resample: 'bicubic', cropHeight: 256, cropWidth: 192, rescaleFactor: null, normalize: null },
   );
+  // SiglipImageProcessor's own defaults: a 224 × 224 resize, no crop, mean and std 0.5.
+  assert.deepEqual(parsePreprocessorConfig({ image_processor_type: 'SiglipImageProcessor', resample: 2 }, 'x'), {
+    resize: { height: 224, width: 224 },
+    resample: 'bilinear',
+    cropHeight: 224,
+    cropWidth: 224,
+    rescaleFactor: 1 / 255,
+    normalize: { mean: [0.5, 0.5, 0.5], std: [0.5, 0.5, 0.5] },
+  });
   assert.deepEqual(parsePreprocessorConfig({ image_mean: 0.5, image_std: 0.5 }, 'x').normalize, { mean: [0.5, 0.5, 0.5], std: [0.5, 0.5, 0.5] });
 });
 
 test('parsePreprocessorConfig refuses what it cannot reproduce, naming the file and the field', () => {
   const refused: [unknown, RegExp][] = [
-    [{ resample: 2 }, /^m\.json: "resample" is 2; only 3 \(bicubic\) is supported$/],
+    [{ resample: 1 }, /^m\.json: "resample" is 1; only 3 \(bicubic\) and 2 \(bilinear\) are supported$/],
     [{ size: { longest_edge: 224 } }, /^m\.json: "size" must be .*; found \{"longest_edge":224\}$/],
     [{ crop_size: { height: 224 } }, /^m\.json: "crop_size" must be/],
     [{ image_std: [0.2, 0, 0.2] }, /^m\.json: "image_std" must be three positive numbers/],
@@ -242,6 +252,27 @@ test('a crop larger than the resized image is zero-padded the way center_crop pa
   // Rows 0–31 are padding: pixel value 0, normalised.
   assert.equal(tensor[0], Math.fround(Math.fround(0 - Math.fround(0.48145466)) / Math.fround(0.26862954)));
   assert.equal(tensor[0], reference[0]);
+});
+
+test('a SigLIP 2 config (224 × 224 squash, bilinear, no crop) matches the PIL reference, enlarged, mixed and shrunk', async (t) => {
+  const dir = tempDir(t);
+  const configPath = join(dir, 'preprocessor_config.json');
+  // google/siglip2-base-patch16-224's settings; the rest are SiglipImageProcessor's defaults.
+  writeFileSync(configPath, JSON.stringify({ image_processor_type: 'SiglipImageProcessor', resample: 2, size: { height: 224, width: 224 } }));
+  const cfg = parsePreprocessorConfig(JSON.parse(readFileSync(configPath, 'utf8')), configPath);
+  const enlarged = await writePng(join(dir, 'small.png'), testCard(150, 100, 3), 150, 100, 3);
+  const mixed = await writePng(join(dir, 'wide.png'), testCard(400, 120, 3), 400, 120, 3); // shrunk across, enlarged down
+  const photos = readdirSync(PHOTOS).filter((f) => /\.jpe?g$/i.test(f)).sort().slice(0, 6).map((f) => join(PHOTOS, f));
+  const files = [enlarged, mixed, ...photos];
+  const reference = referenceTensors(files, dir, configPath);
+  for (const [i, file] of files.entries()) {
+    const { tensor } = await ourTensor(file, cfg);
+    const d = difference(tensor, reference[i]);
+    // The JS resampler is PIL's own arithmetic: enlarged images are bit-identical.
+    if (i < 2) assert.equal(d.max, 0, `${file}: max abs diff ${d.max}`);
+    // Shrunk photos differ by libvips' box pre-shrink (as with CLIP's bicubic): small.
+    else assert.ok(d.mean < 0.02, `${file}: mean abs diff ${d.mean}`);
+  }
 });
 
 // ---- the photo set --------------------------------------------------------------

@@ -1,9 +1,9 @@
-// Decode + EXIF orientation + RGB conversion + bicubic resize, set up to
-// reproduce what transformers' CLIPImageProcessor gets from PIL:
-// Image.open → ImageOps.exif_transpose → convert("RGB") → resize(BICUBIC).
+// Decode + EXIF orientation + RGB conversion + resize, set up to reproduce what
+// transformers' CLIPImageProcessor (and SiglipImageProcessor) gets from PIL:
+// Image.open → ImageOps.exif_transpose → convert("RGB") → resize(BICUBIC or BILINEAR).
 import sharp, { type Metadata, type Sharp, type SharpOptions } from 'sharp';
 import { resizedSize, type Size } from './geometry.js';
-import { resampleBicubicLikePil, type RgbImage } from './pil-resample.js';
+import { resampleLikePil, type ResampleFilter, type RgbImage } from './pil-resample.js';
 import type { ResizeRule } from './preprocessor-config.js';
 
 export interface DecodeOptions {
@@ -11,6 +11,8 @@ export interface DecodeOptions {
   maxPixels: number;
   /** Let sharp decode JPEGs at a reduced DCT scale (still at least the target size). */
   fastShrink: boolean;
+  /** PIL's resize filter to reproduce. */
+  filter: ResampleFilter;
   /** libvips gives up on an image after this long (a decoder stuck on a malicious file). */
   timeoutSeconds?: number;
 }
@@ -46,35 +48,38 @@ export async function decodeResized(bytes: Buffer, rule: ResizeRule | null, opti
     // sharp enlarges with a sampling grid half an output pixel away from PIL's,
     // which also breaks the symmetry between mirrored EXIF orientations. Images
     // smaller than the target are small: resample them in JS exactly as PIL does.
-    resized = resampleBicubicLikePil(await fullSizeRgb(input, metadata), target);
+    resized = resampleLikePil(await fullSizeRgb(input, metadata), target, options.filter);
   } else if (needsConversionBeforeResize(metadata)) {
     const rgb = await fullSizeRgb(input, metadata);
     const rawInput = withTimeout(
       sharp(rgb.pixels, { raw: { width: rgb.width, height: rgb.height, channels: 3 }, limitInputPixels: false }),
       options.timeoutSeconds,
     );
-    resized = await shrink(rawInput, target, false);
+    resized = await shrink(rawInput, target, false, options.filter);
   } else {
     // The exact path sets a pipeline colourspace because that is what stops
     // sharp's JPEG shrink-on-load (src/pipeline.cc, shouldPreShrink): PIL decodes
     // at full size. It also makes grey and 16-bit input 8-bit sRGB before the
     // resize, as convert("RGB") does.
-    resized = await shrink(options.fastShrink ? input : input.pipelineColourspace('srgb'), target, options.fastShrink);
+    resized = await shrink(options.fastShrink ? input : input.pipelineColourspace('srgb'), target, options.fastShrink, options.filter);
   }
   return { ...resized, original };
 }
 
+/** sharp's kernel for each PIL filter: the same function, widened by the scale factor when shrinking, as PIL does. */
+const SHARP_KERNELS = { bicubic: 'cubic', bilinear: 'linear' } as const;
+
 /**
  * Shrinks (or keeps the size of) an opaque image with sharp, to 8-bit RGB.
  * fit 'fill' hits the exact target size; kernel 'cubic' is Catmull-Rom (a = −0.5),
- * PIL's BICUBIC, widened by the scale factor as PIL does when shrinking. What
- * remains different: libvips first box-averages by an integer factor, leaving
- * at least 2× for the cubic kernel (vips_resize's default gap, which sharp does
- * not expose), where PIL applies the wide cubic kernel in one go.
+ * PIL's BICUBIC, and 'linear' the triangle, PIL's BILINEAR. What remains
+ * different: libvips first box-averages by an integer factor, leaving at least
+ * 2× for the kernel (vips_resize's default gap, which sharp does not expose),
+ * where PIL applies the wide kernel in one go.
  */
-async function shrink(source: Sharp, target: Size, fastShrink: boolean): Promise<RgbImage> {
+async function shrink(source: Sharp, target: Size, fastShrink: boolean, filter: ResampleFilter): Promise<RgbImage> {
   const { data, info } = await source
-    .resize(target.width, target.height, { fit: 'fill', kernel: 'cubic', fastShrinkOnLoad: fastShrink })
+    .resize(target.width, target.height, { fit: 'fill', kernel: SHARP_KERNELS[filter], fastShrinkOnLoad: fastShrink })
     .raw()
     .toBuffer({ resolveWithObject: true })
     .catch(rethrowAsDecodeFailure);

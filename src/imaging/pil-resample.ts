@@ -1,4 +1,4 @@
-// PIL's Image.resize(size, Image.BICUBIC) for 8-bit RGB (libImaging/Resample.c:
+// PIL's Image.resize(size, Image.BICUBIC or Image.BILINEAR) for 8-bit RGB (libImaging/Resample.c:
 // precompute_coeffs, normalize_coeffs_8bpc, ImagingResampleHorizontal/Vertical_8bpc),
 // ported operation for operation so that the output is bit-identical to PIL's.
 // Used where sharp cannot match PIL: enlarging (see decode.ts). Those inputs are
@@ -13,16 +13,36 @@ export interface RgbImage extends Size {
 const PRECISION_BITS = 32 - 8 - 2;
 const ONE = 1 << PRECISION_BITS;
 const HALF = 1 << (PRECISION_BITS - 1);
-const BICUBIC_SUPPORT = 2;
 
-/** Keys' cubic convolution with a = −0.5 (PIL's bicubic_filter). */
-function bicubic(x: number): number {
-  const a = -0.5;
-  const t = Math.abs(x);
-  if (t < 1) return ((a + 2) * t - (a + 3)) * t * t + 1;
-  if (t < 2) return (((t - 5) * t + 8) * t - 4) * a;
-  return 0;
+/** The resampling filters picsift reproduces, by their names in PIL. */
+export type ResampleFilter = 'bicubic' | 'bilinear';
+
+interface Filter {
+  support: number;
+  weight(x: number): number;
 }
+
+const FILTERS: Record<ResampleFilter, Filter> = {
+  // Keys' cubic convolution with a = −0.5 (PIL's bicubic_filter).
+  bicubic: {
+    support: 2,
+    weight(x) {
+      const a = -0.5;
+      const t = Math.abs(x);
+      if (t < 1) return ((a + 2) * t - (a + 3)) * t * t + 1;
+      if (t < 2) return (((t - 5) * t + 8) * t - 4) * a;
+      return 0;
+    },
+  },
+  // The triangle (PIL's bilinear_filter).
+  bilinear: {
+    support: 1,
+    weight(x) {
+      const t = Math.abs(x);
+      return t < 1 ? 1 - t : 0;
+    },
+  },
+};
 
 /** For each output position along one axis: the first input index, how many inputs, and fixed-point weights. */
 interface AxisWeights {
@@ -33,10 +53,10 @@ interface AxisWeights {
   taps: number;
 }
 
-function axisWeights(inSize: number, outSize: number): AxisWeights {
+function axisWeights(inSize: number, outSize: number, filter: Filter): AxisWeights {
   const scale = inSize / outSize;
   const filterScale = Math.max(scale, 1); // widened when shrinking: antialiasing
-  const support = BICUBIC_SUPPORT * filterScale;
+  const support = filter.support * filterScale;
   const taps = Math.ceil(support) * 2 + 1;
   const inverseFilterScale = 1 / filterScale;
   const first = new Int32Array(outSize);
@@ -49,7 +69,7 @@ function axisWeights(inSize: number, outSize: number): AxisWeights {
     const n = Math.min(inSize, Math.trunc(center + support + 0.5)) - start;
     let total = 0;
     for (let i = 0; i < n; i++) {
-      raw[i] = bicubic((i + start - center + 0.5) * inverseFilterScale);
+      raw[i] = filter.weight((i + start - center + 0.5) * inverseFilterScale);
       total += raw[i];
     }
     for (let i = 0; i < n; i++) {
@@ -67,8 +87,8 @@ function clip8(sum: number): number {
   return value < 0 ? 0 : value > 255 ? 255 : value;
 }
 
-function resampleHorizontal(image: RgbImage, width: number): RgbImage {
-  const { first, count, weights, taps } = axisWeights(image.width, width);
+function resampleHorizontal(image: RgbImage, width: number, filter: Filter): RgbImage {
+  const { first, count, weights, taps } = axisWeights(image.width, width, filter);
   const pixels = new Uint8Array(width * image.height * 3);
   for (let y = 0; y < image.height; y++) {
     const rowIn = y * image.width * 3;
@@ -93,8 +113,8 @@ function resampleHorizontal(image: RgbImage, width: number): RgbImage {
   return { pixels, width, height: image.height };
 }
 
-function resampleVertical(image: RgbImage, height: number): RgbImage {
-  const { first, count, weights, taps } = axisWeights(image.height, height);
+function resampleVertical(image: RgbImage, height: number, filter: Filter): RgbImage {
+  const { first, count, weights, taps } = axisWeights(image.height, height, filter);
   const rowLength = image.width * 3;
   const pixels = new Uint8Array(rowLength * height);
   for (let y = 0; y < height; y++) {
@@ -110,7 +130,8 @@ function resampleVertical(image: RgbImage, height: number): RgbImage {
 }
 
 /** Horizontal pass first, then vertical, each skipped when that side keeps its size, as in ImagingResampleInner. */
-export function resampleBicubicLikePil(image: RgbImage, target: Size): RgbImage {
-  const wide = target.width === image.width ? image : resampleHorizontal(image, target.width);
-  return target.height === wide.height ? wide : resampleVertical(wide, target.height);
+export function resampleLikePil(image: RgbImage, target: Size, filterName: ResampleFilter): RgbImage {
+  const filter = FILTERS[filterName];
+  const wide = target.width === image.width ? image : resampleHorizontal(image, target.width, filter);
+  return target.height === wide.height ? wide : resampleVertical(wide, target.height, filter);
 }

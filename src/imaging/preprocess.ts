@@ -1,5 +1,6 @@
-// One image file's bytes → one CLIP input tensor, matching Hugging Face's
-// CLIPImageProcessor on a PIL image (and so OpenAI CLIP's torchvision transform).
+// One image file's bytes → one model input tensor, matching Hugging Face's
+// CLIPImageProcessor (and so OpenAI CLIP's torchvision transform) or
+// SiglipImageProcessor on a PIL image.
 import { decodeResized } from './decode.js';
 import type { PreprocessConfig } from './preprocessor-config.js';
 import { writeCroppedTensor } from './tensor.js';
@@ -38,6 +39,7 @@ export async function preprocessInto(
   const image = await decodeResized(bytes, cfg.resize, {
     maxPixels: opts.maxPixels ?? DEFAULT_MAX_PIXELS,
     fastShrink: opts.fastShrink ?? false,
+    filter: cfg.resample,
     timeoutSeconds: opts.timeoutSeconds,
   });
   writeCroppedTensor(image, cfg, out, offset);

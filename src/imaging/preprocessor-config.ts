@@ -1,7 +1,9 @@
-// Reads a Hugging Face preprocessor_config.json written for CLIPImageProcessor.
-// Missing fields take CLIPImageProcessor's defaults (transformers,
+// Reads a Hugging Face preprocessor_config.json written for CLIPImageProcessor or
+// SiglipImageProcessor (a fixed height × width resize, no crop: the same steps with
+// other settings). Missing fields take CLIPImageProcessor's defaults (transformers,
 // models/clip/image_processing_clip.py); anything we cannot reproduce exactly is
 // refused with the file and the field named, rather than approximated.
+import type { ResampleFilter } from './pil-resample.js';
 
 /** How the image is resized before the centre crop. */
 export type ResizeRule =
@@ -13,6 +15,8 @@ export type ResizeRule =
 export interface PreprocessConfig {
   /** null when do_resize is false. */
   resize: ResizeRule | null;
+  /** PIL's filter for the resize. */
+  resample: ResampleFilter;
   /** One image becomes a 3 × cropHeight × cropWidth tensor (CHW). */
   cropHeight: number;
   cropWidth: number;
@@ -26,23 +30,29 @@ export interface PreprocessConfig {
 const DEFAULT_SIZE = 224;
 const DEFAULT_MEAN = [0.48145466, 0.4578275, 0.40821073];
 const DEFAULT_STD = [0.26862954, 0.26130258, 0.27577711];
-/** PILImageResampling.BICUBIC, the only filter our resize reproduces. */
+// SiglipImageProcessor.__init__ defaults where they differ: a square resize and
+// no crop, IMAGENET_STANDARD_MEAN / _STD.
+const SIGLIP_DEFAULTS = { size: { height: 224, width: 224 }, doCenterCrop: false, mean: [0.5, 0.5, 0.5], std: [0.5, 0.5, 0.5] };
+/** The PILImageResampling values our resize reproduces (BICUBIC is CLIP's, BILINEAR SigLIP 2's). */
+const FILTERS_BY_CODE: Record<number, ResampleFilter> = { 2: 'bilinear', 3: 'bicubic' };
 const BICUBIC = 3;
 
 export function parsePreprocessorConfig(json: unknown, source: string): PreprocessConfig {
   if (!isRecord(json)) throw new Error(`${source}: expected a JSON object`);
   const fields = new FieldReader(json, source);
+  const siglip = json.image_processor_type === 'SiglipImageProcessor';
 
-  const resample = fields.positiveInteger('resample', BICUBIC);
-  if (resample !== BICUBIC) {
-    throw new Error(`${source}: "resample" is ${resample}; only 3 (bicubic) is supported`);
+  const resampleCode = fields.positiveInteger('resample', BICUBIC);
+  const resample = FILTERS_BY_CODE[resampleCode];
+  if (!resample) {
+    throw new Error(`${source}: "resample" is ${resampleCode}; only 3 (bicubic) and 2 (bilinear) are supported`);
   }
   // Checked, then not needed: the vision model takes three channels, so every
   // image is converted to RGB whatever this says (CLIP checkpoints say true).
   fields.boolean('do_convert_rgb', true);
 
-  const resize = fields.boolean('do_resize', true) ? fields.resizeRule('size') : null;
-  const crop = fields.boolean('do_center_crop', true) ? fields.cropSize('crop_size') : fixedSize(resize);
+  const resize = fields.boolean('do_resize', true) ? fields.resizeRule('size', siglip ? SIGLIP_DEFAULTS.size : undefined) : null;
+  const crop = fields.boolean('do_center_crop', siglip ? SIGLIP_DEFAULTS.doCenterCrop : true) ? fields.cropSize('crop_size') : fixedSize(resize);
   if (!crop) {
     throw new Error(
       `${source}: "do_center_crop" is false and "size" does not fix both height and width, so tensors would vary in size`,
@@ -51,11 +61,12 @@ export function parsePreprocessorConfig(json: unknown, source: string): Preproce
   const doRescale = fields.boolean('do_rescale', true);
   const rescaleFactor = fields.positiveNumber('rescale_factor', 1 / 255);
   const doNormalize = fields.boolean('do_normalize', true);
-  const mean = fields.perChannel('image_mean', DEFAULT_MEAN, Number.NEGATIVE_INFINITY);
-  const std = fields.perChannel('image_std', DEFAULT_STD, 0);
+  const mean = fields.perChannel('image_mean', siglip ? SIGLIP_DEFAULTS.mean : DEFAULT_MEAN, Number.NEGATIVE_INFINITY);
+  const std = fields.perChannel('image_std', siglip ? SIGLIP_DEFAULTS.std : DEFAULT_STD, 0);
 
   return {
     resize,
+    resample,
     cropHeight: crop.height,
     cropWidth: crop.width,
     rescaleFactor: doRescale ? rescaleFactor : null,
@@ -101,8 +112,8 @@ class FieldReader {
   }
 
   /** `size`: an integer (= shortest_edge, as get_size_dict(default_to_square=False) reads it) or a dict. */
-  resizeRule(field: string): ResizeRule {
-    const value = this.json[field] ?? { shortest_edge: DEFAULT_SIZE };
+  resizeRule(field: string, fallback: object = { shortest_edge: DEFAULT_SIZE }): ResizeRule {
+    const value = this.json[field] ?? fallback;
     if (isPositiveInteger(value)) return { shortestEdge: value };
     if (isRecord(value)) {
       // CLIPImageProcessor.resize checks shortest_edge first, then height and width.

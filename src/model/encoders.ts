@@ -1,11 +1,13 @@
-// CLIP-family image and text encoders: ONNX sessions plus what they need around
-// them (preprocessing config, tokenizer), returning L2-normalised vectors.
+// CLIP-family image and text encoders (CLIP, SigLIP): ONNX sessions plus what
+// they need around them (preprocessing config, tokenizer, the family's output
+// names), returning L2-normalised vectors.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { InferenceThread } from './inference-thread.js';
 import { OnnxSession, type ModelSession, type SessionOptions } from './onnx-session.js';
 import { loadTokenizer, type TextTokenizer } from './hub.js';
 import type { ResolvedModel } from './model-files.js';
+import { readModelFamily, type ModelFamily } from './model-family.js';
 import { parsePreprocessorConfig, type PreprocessConfig } from '../imaging/preprocessor-config.js';
 import { normalizeInPlace } from '../util/vectors.js';
 
@@ -23,7 +25,12 @@ function normalizeRows(data: Float32Array, rows: number, dims: number): Float32A
 }
 
 /** Width of an encoder's output, from the graph's metadata or else config.json's projection_dim. */
-function embeddingDims(session: ModelSession, output: string, modelDir: string): number {
+function embeddingDims(session: ModelSession, output: string, modelDir: string, family: ModelFamily): number {
+  if (!session.outputNames.includes(output)) {
+    throw new Error(
+      `${session.path} has no output "${output}", which ${family.name === 'siglip' ? 'a SigLIP' : 'a CLIP'} export has (config.json's model_type); its outputs: ${session.outputNames.join(', ')}`,
+    );
+  }
   const declared = session.outputWidth(output);
   if (declared) return declared;
   const config = readJson(join(modelDir, 'config.json')) as { projection_dim?: unknown };
@@ -50,11 +57,13 @@ export class ImageEncoder {
     private readonly sessions: readonly ModelSession[],
     readonly preprocess: PreprocessConfig,
     readonly dims: number,
+    private readonly output: string,
   ) {
     this.busy = sessions.map(() => 0);
   }
 
   static async load(model: ResolvedModel, options: ImageEncoderOptions = {}): Promise<ImageEncoder> {
+    const family = readModelFamily(model.dir);
     const configPath = join(model.dir, 'preprocessor_config.json');
     const preprocess = parsePreprocessorConfig(readJson(configPath), configPath);
     const count = options.sessions ?? DEFAULT_IMAGE_SESSIONS;
@@ -62,7 +71,12 @@ export class ImageEncoder {
       count === 0
         ? [await OnnxSession.open(model.visionPath, options)]
         : await Promise.all(Array.from({ length: count }, () => InferenceThread.open(model.visionPath, options)));
-    return new ImageEncoder(sessions, preprocess, embeddingDims(sessions[0], 'image_embeds', model.dir));
+    try {
+      return new ImageEncoder(sessions, preprocess, embeddingDims(sessions[0], family.imageOutput, model.dir, family), family.imageOutput);
+    } catch (err) {
+      await Promise.all(sessions.map((s) => s.close()));
+      throw err;
+    }
   }
 
   /** Size of one preprocessed image in floats (3 × crop height × crop width). */
@@ -89,7 +103,7 @@ export class ImageEncoder {
     try {
       const out = await this.sessions[which].run(
         { pixel_values: { kind: 'float32', data: input, dims: [count, 3, cropHeight, cropWidth] } },
-        'image_embeds',
+        this.output,
         options,
       );
       return normalizeRows(out.data, count, this.dims);
@@ -108,11 +122,18 @@ export class TextEncoder {
     private readonly session: OnnxSession,
     private readonly tokenizer: TextTokenizer,
     readonly dims: number,
+    private readonly output: string,
   ) {}
 
   static async load(model: ResolvedModel, options: SessionOptions = {}): Promise<TextEncoder> {
-    const [session, tokenizer] = await Promise.all([OnnxSession.open(model.textPath, options), loadTokenizer(model.dir)]);
-    return new TextEncoder(session, tokenizer, embeddingDims(session, 'text_embeds', model.dir));
+    const family = readModelFamily(model.dir);
+    const [session, tokenizer] = await Promise.all([OnnxSession.open(model.textPath, options), loadTokenizer(model.dir, family)]);
+    try {
+      return new TextEncoder(session, tokenizer, embeddingDims(session, family.textOutput, model.dir, family), family.textOutput);
+    } catch (err) {
+      await session.close();
+      throw err;
+    }
   }
 
   async encode(texts: string[]): Promise<Float32Array> {
@@ -122,7 +143,7 @@ export class TextEncoder {
     if (this.session.inputNames.includes('attention_mask')) {
       feeds.attention_mask = { kind: 'int64', data: t.attentionMask, dims: t.dims };
     }
-    const out = await this.session.run(feeds, 'text_embeds');
+    const out = await this.session.run(feeds, this.output);
     return normalizeRows(out.data, texts.length, this.dims);
   }
 

@@ -10,6 +10,8 @@ import {
   CLIPVisionModelWithProjection,
   env,
   LogLevel,
+  SiglipTextModel,
+  SiglipVisionModel,
 } from '@huggingface/transformers';
 
 env.logLevel = LogLevel.ERROR;
@@ -57,10 +59,15 @@ export async function downloadModel(id: string, dtype: Dtype, options: HubOption
   env.remoteHost = withSlash(options.endpoint ?? process.env.HF_ENDPOINT ?? 'https://huggingface.co/');
   const from = { cache_dir: options.cacheDir };
   try {
-    await AutoConfig.from_pretrained(id, from);
+    const config = await AutoConfig.from_pretrained(id, from);
     await AutoImageProcessor.from_pretrained(id, from);
     await AutoTokenizer.from_pretrained(id, from);
-    for (const Model of [CLIPVisionModelWithProjection, CLIPTextModelWithProjection]) {
+    // Each class fetches its own graph (onnx/vision_model…, onnx/text_model…).
+    const encoders =
+      (config as { model_type?: string }).model_type === 'siglip'
+        ? [SiglipVisionModel, SiglipTextModel]
+        : [CLIPVisionModelWithProjection, CLIPTextModelWithProjection];
+    for (const Model of encoders) {
       const model = await Model.from_pretrained(id, { ...from, dtype, device: 'cpu' });
       await model.dispose();
     }
@@ -84,14 +91,22 @@ export interface TextTokenizer {
   tokenize(texts: string[]): Tokenized;
 }
 
+export interface TokenizeOptions {
+  /** Pad (and truncate) every text to this many tokens; null pads a batch to its longest text. */
+  padToLength: number | null;
+  lowercase: boolean;
+}
+
 /** Loads the tokenizer of a model directory (tokenizer.json + tokenizer_config.json). */
-export async function loadTokenizer(dir: string): Promise<TextTokenizer> {
+export async function loadTokenizer(dir: string, options: TokenizeOptions): Promise<TextTokenizer> {
   env.allowRemoteModels = false;
   // An absolute path is never mistaken for a hub id by transformers.js.
   const tokenizer = await AutoTokenizer.from_pretrained(dir, { local_files_only: true });
+  const padding = options.padToLength === null ? { padding: true } : { padding: 'max_length' as const, max_length: options.padToLength };
   return {
     tokenize(texts: string[]): Tokenized {
-      const enc = tokenizer(texts, { padding: true, truncation: true });
+      const input = options.lowercase ? texts.map((t) => t.toLowerCase()) : texts;
+      const enc = tokenizer(input, { ...padding, truncation: true });
       const ids = enc.input_ids;
       return {
         ids: ids.data as BigInt64Array,

@@ -53,6 +53,10 @@ export class InferenceThread implements ModelSession {
     });
   }
 
+  get outputNames(): readonly string[] {
+    return Object.keys(this.widths);
+  }
+
   outputWidth(name: string): number | undefined {
     return this.widths[name];
   }

@@ -26,6 +26,7 @@ export interface RunResult {
 export interface ModelSession {
   readonly path: string;
   readonly inputNames: readonly string[];
+  readonly outputNames: readonly string[];
   /** The size of the last axis of the named output, if the model declares it statically. */
   outputWidth(name: string): number | undefined;
   /**
@@ -74,6 +75,10 @@ export class OnnxSession implements ModelSession {
 
   get inputNames(): readonly string[] {
     return this.session.inputNames;
+  }
+
+  get outputNames(): readonly string[] {
+    return this.session.outputNames;
   }
 
   outputWidth(name: string): number | undefined {

@@ -51,7 +51,7 @@ function wordSymbols(word: string, byteSymbol: Map<number, string>): string[] {
 }
 
 /** Plain BPE: repeatedly merge the adjacent pair of lowest rank, every occurrence left to right, as CLIP does. */
-function applyMerges(symbols: string[], ranks: Map<string, number>): string[] {
+export function applyMerges(symbols: string[], ranks: Map<string, number>): string[] {
   let parts = [...symbols];
   for (;;) {
     let best = -1;

@@ -4,7 +4,7 @@
 
 import { buildBpeVocabulary } from './bpe-tokenizer.js';
 import { INPUT_IDS, PIXEL_VALUES, imageEmbeds, textEmbeds } from './clip-io.js';
-import { IMAGE_SIZE, type TestModel } from './hf-layout.js';
+import { IMAGE_SIZE, clipJsonFiles, type TestModel } from './hf-layout.js';
 import { GraphBuilder, type Precision } from './onnx-builder.js';
 import { seededRandom, uniformWeights } from './prng.js';
 import { ENGLISH_WORDS } from './word-lists.js';
@@ -57,10 +57,12 @@ function tinyTextModel(vocabSize: number, padId: number, precision: Precision): 
 export function tinyClipModel(): TestModel {
   const vocabulary = buildBpeVocabulary(ENGLISH_WORDS);
   return {
-    embeddingDim: DIM,
-    vocabulary,
-    note: 'Generated test model (picsift make-test-models) with RANDOM weights: CLIP-shaped inputs and outputs for exercising code paths; its embeddings mean nothing.',
-    visionConfig: { hidden_size: CHANNELS, patch_size: PATCH },
+    jsonFiles: clipJsonFiles({
+      embeddingDim: DIM,
+      vocabulary,
+      note: 'Generated test model (picsift make-test-models) with RANDOM weights: CLIP-shaped inputs and outputs for exercising code paths; its embeddings mean nothing.',
+      visionConfig: { hidden_size: CHANNELS, patch_size: PATCH },
+    }),
     visionModel: tinyVisionModel,
     textModel: (precision) => tinyTextModel(vocabulary.tokens.length, vocabulary.endOfTextId, precision),
   };
