@@ -16,7 +16,7 @@ import type { ScannedFile } from '../src/catalog/catalog.js';
 import { SqliteCatalog } from '../src/catalog/sqlite-catalog.js';
 import { registerFolders } from '../src/pipeline/register.js';
 import { scanImages } from '../src/pipeline/scan.js';
-import { sniffImageFormat } from '../src/pipeline/sniff-format.js';
+import { sniffFile } from '../src/pipeline/sniff-format.js';
 import { sharedDir } from '../scripts/paths.js';
 import { numberArg, parseArgs } from './args.js';
 import { report, round, timed } from './stats.js';
@@ -85,7 +85,7 @@ async function measureTree(root: string): Promise<TreeFigures> {
       const found = await listFiles(root);
       await eachLimited(found, 32, (p) => stat(p));
     });
-    const sniff = await timed(() => eachLimited(paths, 32, (p) => sniffImageFormat(p)));
+    const sniff = await timed(() => eachLimited(paths, 32, (p) => sniffFile(p)));
     // Format detection alone, on samples already in memory.
     const samples = paths.map((p) => {
       const fd = openSync(p, 'r');

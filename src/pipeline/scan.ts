@@ -6,7 +6,7 @@ import { opendir, stat } from 'node:fs/promises';
 import type { Dirent, Stats } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { ScannedFile } from '../catalog/catalog.js';
-import { sniffImageFormat } from './sniff-format.js';
+import { sniffFile } from './sniff-format.js';
 
 export interface ScanEvents {
   /** A file or folder that could not be read; the walk goes on. */
@@ -30,7 +30,7 @@ export async function* scanImages(roots: readonly string[], events: ScanEvents =
     if (info.isDirectory()) {
       yield* walk(path, info, visited, events);
     } else {
-      const file = await describeFile(path, info, events);
+      const file = await describeFile(path, events);
       if (file) yield file;
     }
   }
@@ -68,17 +68,16 @@ async function* walk(dir: string, info: Stats, visited: Set<string>, events: Sca
     }
   }
   for (let i = 0; i < files.length; i += SNIFF_CONCURRENCY) {
-    const batch = await Promise.all(files.slice(i, i + SNIFF_CONCURRENCY).map((f) => describeFile(f, undefined, events)));
+    const batch = await Promise.all(files.slice(i, i + SNIFF_CONCURRENCY).map((f) => describeFile(f, events)));
     for (const file of batch) if (file) yield file;
   }
   for (const [path, target] of subdirs) yield* walk(path, target, visited, events);
 }
 
-async function describeFile(path: string, known: Stats | undefined, events: ScanEvents): Promise<ScannedFile | null> {
+async function describeFile(path: string, events: ScanEvents): Promise<ScannedFile | null> {
   try {
-    const info = known ?? (await stat(path));
-    const sniffed = await sniffImageFormat(path);
-    const file = { path, size: info.size, mtimeMs: Math.trunc(info.mtimeMs) };
+    const { size, mtimeMs, sniffed } = await sniffFile(path);
+    const file = { path, size, mtimeMs };
     return 'format' in sniffed ? { ...file, format: sniffed.format } : { ...file, format: 'none', notImage: sniffed.notImage };
   } catch (err) {
     events.onProblem?.(path, describe(err), 'file');
