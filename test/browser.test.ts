@@ -218,6 +218,46 @@ test('keyboard only: Enter searches, arrows move between results, Enter opens, E
   await done(page);
 });
 
+test('Refine: "also" terms and filters narrow the grid, live in the address, and survive a reload', async () => {
+  const page = await newPage();
+  await page.goto(`${gallery.url}/`);
+  await page.fill('#q', 'red');
+  await page.click('#refine summary');
+  await page.fill('#r-add', 'blue');
+  await page.fill('#r-minWidth', '102'); // photos are 96 + i pixels wide: i ≥ 6 of each colour
+  await page.press('#r-minWidth', 'Enter');
+  await page.waitForURL(`${gallery.url}/?q=red&add=blue&minWidth=102`);
+  await page.waitForSelector('.tile');
+  const api = (await rawGet(gallery.url, '/api/search?q=red&add=blue&minWidth=102&k=60')).json() as { results: { id: number; path: string }[] };
+  const ids = await page.$$eval('.tile', (tiles) => tiles.map((t) => Number((t as HTMLElement).dataset.id)));
+  assert.deepEqual(ids, api.results.map((r) => r.id), 'the page shows the API ranking for the same refinements');
+  const names = await tileNames(page);
+  assert.equal(names.length, 6 * Object.keys(COLOURS).length, names.join(' '));
+  assert.ok(names.every((n) => Number(/-(\d+)\.jpg$/.exec(n)![1]) >= 6), `only photos at least 102 px wide: ${names.join(' ')}`);
+  assert.deepEqual(names.slice(0, 12).map((n) => n.split('-')[0]).sort(), [...Array(6).fill('blue'), ...Array(6).fill('red')]);
+
+  await page.reload();
+  await page.waitForSelector('.tile');
+  assert.equal(await page.inputValue('#r-minWidth'), '102');
+  assert.equal(await page.inputValue('#r-add'), 'blue');
+  assert.equal(await page.$eval('#refine', (d) => (d as HTMLDetailsElement).open), true, 'the panel opens when refinements are set');
+
+  // Typing a folder path ("/" included) stays in the field; a folder with no photos gives no results.
+  await page.click('#r-path');
+  await page.keyboard.type('/nowhere/at/all');
+  assert.equal(await page.inputValue('#r-path'), '/nowhere/at/all');
+  await page.press('#r-path', 'Enter');
+  await page.waitForURL(/path=%2Fnowhere%2Fat%2Fall/);
+  await page.waitForFunction(() => document.querySelector('#notice')?.textContent === 'No results.');
+  assert.equal((await tileNames(page)).length, 0);
+
+  await page.click('#r-clear');
+  await page.waitForURL(`${gallery.url}/?q=red`);
+  await page.waitForSelector('.tile');
+  assert.equal((await tileNames(page)).length, 60);
+  await done(page);
+});
+
 test('scrolling down loads the next page of results', async () => {
   const page = await newPage();
   await search(page, gallery.url, 'yellow');

@@ -1,5 +1,6 @@
 // The picsift gallery. Plain JS, no build step. State lives in the URL (?q=… for a
-// text search, ?like=ID for "more like this") so any view can be bookmarked,
+// text search, ?like=ID for "more like this", plus the refinements under their API
+// names: ?add=, ?subtract=, ?path=, ?after=, …) so any view can be bookmarked,
 // shared and reached with Back; everything else is derived from the API.
 
 const PAGE = 60; // results per page; a multiple of common column counts (2 to 6)
@@ -21,11 +22,18 @@ const viewerTitle = $('viewer-title');
 const viewerMeta = $('viewer-meta');
 const likeButton = $('like');
 const originalLink = $('original');
+const refinePanel = $('refine');
+
+/** The refinements the page offers, named as the API's parameters (one value each here). */
+const REFINE = ['add', 'subtract', 'path', 'after', 'before', 'camera', 'minWidth', 'threshold'];
+/** "More like this" ranks by a photo: text terms do not apply there (the API takes only the filters). */
+const TEXT_TERMS = new Set(['add', 'subtract']);
+const refineInput = (name) => $(`r-${name}`);
 
 const numbers = new Intl.NumberFormat();
 
 /** The current listing: what was asked, what came back, and how far it was paged. */
-const view = { key: '', results: [], k: 0, exhausted: true, loading: false, generation: 0 };
+const view = { key: '', state: {}, results: [], k: 0, exhausted: true, loading: false, generation: 0 };
 let status = null;
 let openIndex = -1; // the result shown in the viewer
 
@@ -48,13 +56,33 @@ function readUrl() {
     const rest = params.toString();
     history.replaceState(null, '', `/${rest ? `?${rest}` : ''}`);
   }
+  const refine = refinements((name) => params.get(name));
   const like = params.get('like');
-  if (like && /^[1-9][0-9]*$/.test(like)) return { like: Number(like) };
-  return { q: (params.get('q') || '').trim() };
+  if (like && /^[1-9][0-9]*$/.test(like)) return { like: Number(like), refine };
+  return { q: (params.get('q') || '').trim(), refine };
+}
+
+/** The non-empty refinements, read through `value(name)`. */
+function refinements(value) {
+  const refine = {};
+  for (const name of REFINE) {
+    const v = (value(name) || '').trim();
+    if (v) refine[name] = v;
+  }
+  return refine;
+}
+
+/** The refinements as query parameters, without text terms for a "like" listing. */
+function refineQuery(state) {
+  const params = new URLSearchParams();
+  for (const [name, v] of Object.entries(state.refine || {})) if (!(state.like && TEXT_TERMS.has(name))) params.set(name, v);
+  return params.toString();
 }
 
 function navigate(state) {
-  const url = state.like ? `/?like=${state.like}` : state.q ? `/?q=${encodeURIComponent(state.q)}` : '/';
+  const base = state.like ? `like=${state.like}` : state.q ? `q=${encodeURIComponent(state.q)}` : '';
+  const query = [base, base ? refineQuery(state) : ''].filter(Boolean).join('&');
+  const url = query ? `/?${query}` : '/';
   if (url !== location.pathname + location.search) history.pushState(null, '', url);
   show(state);
 }
@@ -127,7 +155,11 @@ function renderNotice(error) {
 
 function show(state) {
   input.value = state.q || '';
-  view.key = state.like ? `like:${state.like}` : state.q ? `q:${state.q}` : '';
+  for (const name of REFINE) refineInput(name).value = state.refine?.[name] ?? '';
+  if (Object.keys(state.refine || {}).length > 0) refinePanel.open = true;
+  const base = state.like ? `like:${state.like}` : state.q ? `q:${state.q}` : '';
+  view.key = base && `${base}|${refineQuery(state)}`;
+  view.state = state;
   view.results = [];
   view.k = 0;
   view.exhausted = !view.key;
@@ -172,9 +204,9 @@ async function loadMore() {
   moreButton.disabled = true;
   const generation = view.generation;
   const k = Math.min(view.k + PAGE, MAX_RESULTS);
-  const path = view.key.startsWith('like:')
-    ? `/api/similar/${view.key.slice(5)}?k=${k}`
-    : `/api/search?q=${encodeURIComponent(view.key.slice(2))}&k=${k}`;
+  const { like, q } = view.state;
+  const refine = refineQuery(view.state);
+  const path = (like ? `/api/similar/${like}?k=${k}` : `/api/search?q=${encodeURIComponent(q)}&k=${k}`) + (refine ? `&${refine}` : '');
   try {
     const body = await api(path);
     if (generation !== view.generation) return; // a newer search replaced this one
@@ -287,7 +319,8 @@ input.addEventListener('keydown', (event) => {
 });
 
 document.addEventListener('keydown', (event) => {
-  if (event.key === '/' && !viewer.open && document.activeElement !== input) {
+  // Not while typing in any field: folder paths are full of slashes.
+  if (event.key === '/' && !viewer.open && !(document.activeElement instanceof HTMLInputElement)) {
     event.preventDefault();
     input.focus();
     input.select();
@@ -297,7 +330,15 @@ document.addEventListener('keydown', (event) => {
 form.addEventListener('submit', (event) => {
   event.preventDefault();
   const q = input.value.trim();
-  if (q) navigate({ q });
+  const refine = refinements((name) => refineInput(name).value);
+  // Refining "more like this" (an empty search box) keeps listing that photo's neighbours.
+  if (q) navigate({ q, refine });
+  else if (view.state.like) navigate({ like: view.state.like, refine });
+});
+
+$('r-clear').addEventListener('click', () => {
+  for (const name of REFINE) refineInput(name).value = '';
+  if (view.key) navigate({ ...view.state, refine: {} });
 });
 
 // ---------- viewer ----------
@@ -398,7 +439,8 @@ $('close').addEventListener('click', () => viewer.close());
 likeButton.addEventListener('click', () => {
   const id = Number(likeButton.dataset.id);
   viewer.close();
-  navigate({ like: id });
+  // The filters stay (same folder, same dates); text terms do not apply to a photo.
+  navigate({ like: id, refine: view.state.refine });
   window.scrollTo(0, 0);
 });
 
