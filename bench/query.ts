@@ -20,7 +20,7 @@ import { openLibrary, type LibraryPaths } from '../src/library.js';
 import { TextEncoder } from '../src/model/encoders.js';
 import { parseDtype, resolveModel } from '../src/model/model-files.js';
 import { searchVectors } from '../src/search/vector-search.js';
-import { attachPaths } from '../src/app/text-search.js';
+import { attachPaths } from '../src/app/search-results.js';
 import { models, repoRoot } from '../scripts/paths.js';
 import { numberArg, parseArgs } from './args.js';
 import { quantile, report, round } from './stats.js';

@@ -4,7 +4,7 @@ import type { Catalog } from '../catalog/catalog.js';
 import type { AnnIndex } from '../index/ann-index.js';
 import type { SearchFilter } from '../search/search-filter.js';
 import { searchVectors } from '../search/vector-search.js';
-import { attachPaths, type SearchResult } from './text-search.js';
+import { attachPaths, type SearchResult } from './search-results.js';
 
 export interface RankOptions {
   k: number;

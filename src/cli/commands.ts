@@ -1,6 +1,6 @@
 // What each command does, in terms of the core modules. Kept free of parsing.
 import { chooseModel, type ModelRequest } from '../app/model-choice.js';
-import type { SearchResult } from '../app/text-search.js';
+import type { SearchResult } from '../app/search-results.js';
 import { rankByVector } from '../app/ranking.js';
 import { embedImageFile, parseImageRef } from '../app/image-query.js';
 import { CLI_TERM_NAMES, parseExtraTerms, queryVector, type ExtraTerms, type WeightedTerm } from '../app/query-terms.js';

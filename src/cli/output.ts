@@ -1,5 +1,5 @@
 // Formatting of command results. The JSON shapes are a public contract.
-import type { SearchResult } from '../app/text-search.js';
+import type { SearchResult } from '../app/search-results.js';
 import type { LibraryStatus } from '../app/status.js';
 import type { DuplicateGroup } from '../app/duplicates.js';
 

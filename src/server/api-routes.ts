@@ -4,7 +4,7 @@
 import { basename } from 'node:path';
 import { createReadStream } from 'node:fs';
 import type { FastifyInstance, FastifyReply } from 'fastify';
-import type { SearchResult } from '../app/text-search.js';
+import type { SearchResult } from '../app/search-results.js';
 import { HttpError, notFound } from './errors.js';
 import { matchesEtag, mimeType, openServableImage, servableImage, showsInline } from './image-files.js';
 import { readPhotoMetadata, type PhotoMetadata } from './image-metadata.js';

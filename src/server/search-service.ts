@@ -6,7 +6,7 @@ import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { chooseModel, type ModelRequest } from '../app/model-choice.js';
 import { libraryStatus, type LibraryStatus } from '../app/status.js';
-import type { SearchResult } from '../app/text-search.js';
+import type { SearchResult } from '../app/search-results.js';
 import type { Catalog, ImageRecord, ImageStatus } from '../catalog/catalog.js';
 import { AnnIndex } from '../index/ann-index.js';
 import { openLibrary, type LibraryPaths } from '../library.js';
@@ -76,10 +76,6 @@ export class SearchService {
   image(id: number): ImageRecord | null {
     const record = this.catalog.images([id]).get(id);
     return record && SHOWN_STATUSES.has(record.status) ? record : null;
-  }
-
-  async searchText(query: string, k: number): Promise<Ranking> {
-    return this.search([{ source: { text: query }, weight: 1 }], { k });
   }
 
   /**
