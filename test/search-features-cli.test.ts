@@ -99,7 +99,7 @@ test('--threshold drops results scoring below it', async () => {
 
 test('--path limits to one folder and still returns K results through the ANN index', async () => {
   // Force the index path for any filtered set (the library is small).
-  const viaIndex = { PICSIFT_EXACT_FILTER_LIMIT: '0' };
+  const viaIndex = { PICSIFT_EXACT_LIMIT: '0' };
   const unfiltered = await searchJson(['search-text', 'red', '-n', '5'], viaIndex);
   assert.ok(unfiltered.results.filter((r) => r.path.startsWith(`${folderA}/`)).length < 5, 'the unfiltered top 5 are not all in a');
   for (const env of [viaIndex, {}]) {

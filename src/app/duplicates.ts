@@ -22,7 +22,7 @@ export function findDuplicates(catalog: Catalog, index: AnnIndex | null, options
   for (const group of catalog.identicalContentGroups()) for (const id of group.slice(1)) sets.union(group[0], id);
   for (const page of pages(catalog)) {
     for (const v of page) {
-      for (const hit of searchVectors(catalog, index, v.vector, NEIGHBOURS + 1)) {
+      for (const hit of searchVectors(catalog, index, v.vector, NEIGHBOURS + 1, { exactLimit: 0 })) {
         if (hit.id !== v.id && hit.score >= options.threshold) sets.union(v.id, hit.id);
       }
     }

@@ -10,11 +10,15 @@ import { TopK, type Scored } from './top-k.js';
 const OVERFETCH = 2;
 
 /**
- * A filtered search over at most this many images scores them all exactly: that
- * costs less than walking the graph for candidates that mostly fail the filter.
- * PICSIFT_EXACT_FILTER_LIMIT tunes it (tests set it low to exercise the index path).
+ * A search over at most this many images (a filtered set, or a whole small
+ * library) scores them all exactly. That costs less than walking the graph for
+ * candidates that mostly fail a filter, and in a small library it is also
+ * complete: HNSW can leave some of many near-identical vectors unreachable (a
+ * library of solid-colour test images, 116 vectors, once lost one of its five
+ * greens that way). PICSIFT_EXACT_LIMIT tunes it (tests set it to 0 to exercise
+ * the index path).
  */
-export const EXACT_FILTER_LIMIT = 2048;
+export const EXACT_LIMIT = 2048;
 
 /** Candidate counts asked of the index grow by this factor while too few pass the filter. */
 const GROWTH = 4;
@@ -25,14 +29,14 @@ const MAX_INDEX_CANDIDATES = 65_536;
 export interface VectorSearchOptions {
   /** Only these images may be returned (a resolved filter); the k results are the best among them. */
   accept?: ReadonlySet<number>;
-  /** Overrides EXACT_FILTER_LIMIT. */
+  /** Overrides EXACT_LIMIT. */
   exactLimit?: number;
 }
 
 function exactLimit(options: VectorSearchOptions): number {
   if (options.exactLimit !== undefined) return options.exactLimit;
-  const fromEnv = Number(process.env.PICSIFT_EXACT_FILTER_LIMIT);
-  return Number.isInteger(fromEnv) && fromEnv >= 0 ? fromEnv : EXACT_FILTER_LIMIT;
+  const fromEnv = Number(process.env.PICSIFT_EXACT_LIMIT ?? Number.NaN);
+  return Number.isInteger(fromEnv) && fromEnv >= 0 ? fromEnv : EXACT_LIMIT;
 }
 
 export function searchVectors(
@@ -48,7 +52,8 @@ export function searchVectors(
   }
   let top = new TopK(k);
   let watermark = 0;
-  if (index && index.manifest.model.dims === query.length) {
+  const small = !accept && index !== null && index.manifest.count <= exactLimit(options);
+  if (index && !small && index.manifest.model.dims === query.length) {
     watermark = index.manifest.watermark;
     let wanted = k * OVERFETCH + 10;
     for (;;) {
