@@ -13,6 +13,7 @@ import { COLORS, COLOR_PROTOTYPES } from '../src/testmodels/colors.js';
 import { CLIP_IMAGE_MEAN, CLIP_IMAGE_STD } from '../src/testmodels/hf-layout.js';
 import { ENGLISH_COLOR_WORDS, ENGLISH_WORDS, MULTILINGUAL_WORDS, OTHER_LANGUAGE_COLOR_WORDS } from '../src/testmodels/word-lists.js';
 import { writeTestModels } from '../src/testmodels/write-test-models.js';
+import { cosine } from './support.js';
 
 env.allowRemoteModels = false;
 
@@ -92,17 +93,6 @@ function noiseImages(n: number): ort.Tensor {
   return new ort.Tensor('float32', data, [n, 3, SIZE, SIZE]);
 }
 
-function cosine(a: Float32Array, b: Float32Array): number {
-  let ab = 0;
-  let aa = 0;
-  let bb = 0;
-  for (let i = 0; i < a.length; i++) {
-    ab += a[i] * b[i];
-    aa += a[i] * a[i];
-    bb += b[i] * b[i];
-  }
-  return ab / Math.sqrt(aa * bb);
-}
 
 function argmax(v: Float32Array): number {
   return v.indexOf(Math.max(...v));
