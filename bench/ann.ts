@@ -56,7 +56,14 @@ function exactTopK(queries: Float32Array): Int32Array[] {
   for (let start = 0; start < n; start += CHUNK) {
     const count = Math.min(CHUNK, n - start);
     for (let i = 0; i < count; i++) space.image(start + i, chunk, i * dims);
-    const matches = usearch.exactSearch(chunk.subarray(0, count * dims), queries, dims, Math.min(k, count), usearch.MetricKind.Cos, 0) as InstanceType<typeof usearch.BatchMatches>;
+    const matches = usearch.exactSearch(
+      chunk.subarray(0, count * dims),
+      queries,
+      dims,
+      Math.min(k, count),
+      usearch.MetricKind.Cos,
+      0,
+    ) as InstanceType<typeof usearch.BatchMatches>;
     for (let q = 0; q < queryCount; q++) {
       const m = matches.get(q);
       const b = best[q];
@@ -112,9 +119,15 @@ function measureSearch(dir: string, queries: Float32Array, truth: Int32Array[], 
     const t0 = performance.now();
     const hits = index.search(query, candidates);
     times.push(performance.now() - t0);
-    raw += recall(hits.map((h) => h.id), truth[q]);
+    raw += recall(
+      hits.map((h) => h.id),
+      truth[q],
+    );
     const exact = hits.map((h) => ({ id: h.id, score: dot(query, space.imageVector(h.id - 1)) })).sort((a, b) => b.score - a.score);
-    rescored += recall(exact.map((h) => h.id), truth[q]);
+    rescored += recall(
+      exact.map((h) => h.id),
+      truth[q],
+    );
   }
   return {
     expansion_search: expansionSearch,
@@ -191,7 +204,12 @@ function refreshPhase(dir: string): object {
     const extra = Math.max(1, Math.round(n / 100));
     const t0 = performance.now();
     const refreshed = buildIndex(copy, model, (seq) => images(seq, n + extra));
-    return { added: refreshed.added, refreshed: refreshed.refreshed, seconds: (performance.now() - t0) / 1000, peak_rss_bytes: peakRssBytes() };
+    return {
+      added: refreshed.added,
+      refreshed: refreshed.refreshed,
+      seconds: (performance.now() - t0) / 1000,
+      peak_rss_bytes: peakRssBytes(),
+    };
   } finally {
     rmSync(copy, { recursive: true, force: true });
   }
@@ -218,10 +236,16 @@ async function main(): Promise<void> {
     // A kept index is reused (with the figures of its build) to try search-time settings.
     const builtFile = join(dir, 'bench-build.json');
     const reused = existsSync(builtFile);
-    const build = (reused ? JSON.parse(readFileSync(builtFile, 'utf8')) : runPhase('build', at)) as { build_s: number; index_bytes: number; peak_rss_bytes: number };
+    const build = (reused ? JSON.parse(readFileSync(builtFile, 'utf8')) : runPhase('build', at)) as {
+      build_s: number;
+      index_bytes: number;
+      peak_rss_bytes: number;
+    };
     if (!reused && args.has('keep')) writeFileSync(builtFile, JSON.stringify(build));
     const search = runPhase('search', at) as { searches: SearchFigures[]; peak_rss_bytes: number };
-    const refresh = (args.has('skip-refresh') ? { added: 0, refreshed: false, seconds: 0, peak_rss_bytes: 0 } : runPhase('refresh', at)) as { added: number; refreshed: boolean; seconds: number; peak_rss_bytes: number };
+    const refresh = (
+      args.has('skip-refresh') ? { added: 0, refreshed: false, seconds: 0, peak_rss_bytes: 0 } : runPhase('refresh', at)
+    ) as { added: number; refreshed: boolean; seconds: number; peak_rss_bytes: number };
     const main = search.searches[0];
     const rounded = (f: SearchFigures) => ({
       ...f,

@@ -131,7 +131,10 @@ async function decodePhase(): Promise<object> {
   // resize and no tensor. Its time follows the compressed size, not the pixels.
   const floor = async (i: number): Promise<unknown> => {
     const { width = 8, height = 8 } = await sharp(bytes[i]).metadata();
-    return sharp(bytes[i]).resize(Math.max(1, width >> 3), Math.max(1, height >> 3), { fit: 'fill', kernel: 'nearest' }).raw().toBuffer();
+    return sharp(bytes[i])
+      .resize(Math.max(1, width >> 3), Math.max(1, height >> 3), { fit: 'fill', kernel: 'nearest' })
+      .raw()
+      .toBuffer();
   };
   await measure(decode(true)); // warm-up
   const decodeFloor = await measure(floor);

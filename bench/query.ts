@@ -38,8 +38,32 @@ const space = new SyntheticVectors({ dims, clusters: 2000, seed: 20261124, noise
 const say = (line: string): void => void process.stderr.write(`${line}\n`);
 const ROWS_PER_TRANSACTION = 10_000;
 
-const WORDS = ['dog', 'cat', 'beach', 'sunset', 'mountain', 'car', 'bicycle', 'birthday cake', 'snow', 'forest', 'city at night', 'red flower', 'old bridge', 'boat', 'portrait', 'kitchen', 'train', 'horse', 'lake', 'concert'];
-const queries = Array.from({ length: queryCount }, (_, i) => `a photo of a ${WORDS[i % WORDS.length]}${i >= WORDS.length ? ` ${Math.floor(i / WORDS.length)}` : ''}`);
+const WORDS = [
+  'dog',
+  'cat',
+  'beach',
+  'sunset',
+  'mountain',
+  'car',
+  'bicycle',
+  'birthday cake',
+  'snow',
+  'forest',
+  'city at night',
+  'red flower',
+  'old bridge',
+  'boat',
+  'portrait',
+  'kitchen',
+  'train',
+  'horse',
+  'lake',
+  'concert',
+];
+const queries = Array.from(
+  { length: queryCount },
+  (_, i) => `a photo of a ${WORDS[i % WORDS.length]}${i >= WORDS.length ? ` ${Math.floor(i / WORDS.length)}` : ''}`,
+);
 
 function timeMs(work: () => void): number {
   const t0 = performance.now();
@@ -54,7 +78,12 @@ function fillCatalogue(catalog: Catalog, from: number, count: number): { registe
   for (let start = from; start < from + count; start += ROWS_PER_TRANSACTION) {
     const files: ScannedFile[] = [];
     for (let i = start; i < Math.min(from + count, start + ROWS_PER_TRANSACTION); i++) {
-      files.push({ path: `/photos/${String(Math.floor(i / 1000)).padStart(5, '0')}/IMG_${String(i).padStart(7, '0')}.jpg`, size: 3_000_000 + i, mtimeMs: 1_700_000_000_000 + i, format: 'jpg' });
+      files.push({
+        path: `/photos/${String(Math.floor(i / 1000)).padStart(5, '0')}/IMG_${String(i).padStart(7, '0')}.jpg`,
+        size: 3_000_000 + i,
+        mtimeMs: 1_700_000_000_000 + i,
+        format: 'jpg',
+      });
     }
     catalog.registerFiles(files, scanId);
   }
@@ -148,7 +177,9 @@ function coldCli(library: string): object {
   };
   const help = Array.from({ length: 3 }, () => run(['--help']));
   const nodeOnly = Array.from({ length: 3 }, () => timeMs(() => execFileSync(process.execPath, ['-e', '0'])));
-  const search = Array.from({ length: coldRuns }, (_, i) => run(['--library', library, 'search-text', queries[i % queries.length], '--json', '-n', String(k)]));
+  const search = Array.from({ length: coldRuns }, (_, i) =>
+    run(['--library', library, 'search-text', queries[i % queries.length], '--json', '-n', String(k)]),
+  );
   return {
     p50_ms: round(quantile(search, 0.5), 0),
     runs_ms: search.map((t) => round(t, 0)),

@@ -28,8 +28,12 @@ const say = (line: string): void => void process.stderr.write(`${line}\n`);
 
 /** A tree like a photo folder: 1,000 files per folder, mostly small JPEGs and PNGs, 2% text files. */
 async function generateTree(root: string, count: number): Promise<void> {
-  const jpeg = await sharp({ create: { width: 16, height: 16, channels: 3, background: { r: 200, g: 80, b: 20 } } }).jpeg().toBuffer();
-  const png = await sharp({ create: { width: 16, height: 16, channels: 3, background: { r: 20, g: 80, b: 200 } } }).png().toBuffer();
+  const jpeg = await sharp({ create: { width: 16, height: 16, channels: 3, background: { r: 200, g: 80, b: 20 } } })
+    .jpeg()
+    .toBuffer();
+  const png = await sharp({ create: { width: 16, height: 16, channels: 3, background: { r: 20, g: 80, b: 200 } } })
+    .png()
+    .toBuffer();
   for (let i = 0; i < count; i++) {
     const folder = join(root, `album-${String(Math.floor(i / 1000)).padStart(4, '0')}`);
     if (i % 1000 === 0) mkdirSync(folder, { recursive: true });

@@ -14,28 +14,41 @@ const library = join(demo, 'library');
 rmSync(demo, { recursive: true, force: true });
 mkdirSync(photos, { recursive: true });
 
-const modelsOut = join(demo, "models");
+const modelsOut = join(demo, 'models');
 writeTestModels(modelsOut);
 const model = join(modelsOut, 'color-clip');
 
 // Solid colours, two-tone splits and gradients, in a few sizes and folders.
 const palette: Record<string, string> = {
-  red: '#d7191c', green: '#1a9641', blue: '#2b5cd6', yellow: '#f2e01f', black: '#111111', white: '#f4f4f4',
+  red: '#d7191c',
+  green: '#1a9641',
+  blue: '#2b5cd6',
+  yellow: '#f2e01f',
+  black: '#111111',
+  white: '#f4f4f4',
 };
 const names = Object.keys(palette);
 let made = 0;
 for (const [i, name] of names.entries()) {
   const folder = join(photos, i % 2 === 0 ? 'summer' : 'winter');
   mkdirSync(folder, { recursive: true });
-  for (const [w, h] of [[640, 480], [480, 640], [800, 800]]) {
+  for (const [w, h] of [
+    [640, 480],
+    [480, 640],
+    [800, 800],
+  ]) {
     await sharp({ create: { width: w, height: h, channels: 3, background: palette[name] } })
       .jpeg()
       .toFile(join(folder, `${name}-${w}x${h}.jpg`));
     made++;
   }
   const other = palette[names[(i + 1) % names.length]];
-  const stripe = Buffer.from(`<svg width="600" height="400"><rect width="600" height="400" fill="${palette[name]}"/><rect x="450" width="150" height="400" fill="${other}"/></svg>`);
-  await sharp(stripe).png().toFile(join(folder, `${name}-mostly.png`));
+  const stripe = Buffer.from(
+    `<svg width="600" height="400"><rect width="600" height="400" fill="${palette[name]}"/><rect x="450" width="150" height="400" fill="${other}"/></svg>`,
+  );
+  await sharp(stripe)
+    .png()
+    .toFile(join(folder, `${name}-mostly.png`));
   made++;
 }
 console.log(`demo: ${made} images in ${photos}, model ${model}`);

@@ -35,7 +35,9 @@ test('indexing bad-inputs finishes, and every file is embedded or listed with a 
   assert.equal(status.embedded + listed.size, files.length, 'every file is accounted for');
   // Orientation samples and exotic-but-valid formats decode; truncated files do not.
   assert.match(listed.get(join(badInputs, 'pillow', 'truncated_jpeg.jpg')) ?? '', /cannot decode image/);
-  t.diagnostic(`${files.length} files: ${status.embedded} embedded, ${errors.failed.length} failed, ${errors.skipped.length} not images, in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  t.diagnostic(
+    `${files.length} files: ${status.embedded} embedded, ${errors.failed.length} failed, ${errors.skipped.length} not images, in ${((Date.now() - started) / 1000).toFixed(1)} s`,
+  );
 });
 
 test('generated bad cases: empty, wrong extension, bomb, deleted or changed after the scan', async (t) => {
@@ -48,10 +50,18 @@ test('generated bad cases: empty, wrong extension, bomb, deleted or changed afte
   await writeSolidJpeg(join(photos, 'deleted-later.jpg'), [30, 200, 30]);
   await writeSolidJpeg(join(photos, 'changed-later.jpg'), [30, 30, 200]);
   // 12000 × 12000 = 144 MP: over a 100 MP cap, yet a tiny PNG.
-  await sharp({ create: { width: 12000, height: 12000, channels: 3, background: '#888' } }).png({ compressionLevel: 9 }).toFile(join(photos, 'bomb.png'));
-  await sharp({ create: { width: 64, height: 48, channels: 4, background: { r: 0, g: 0, b: 255, alpha: 0.5 } } }).webp().toFile(join(photos, 'alpha.webp'));
-  await sharp({ create: { width: 64, height: 48, channels: 3, background: '#0f0' } }).tiff().toFile(join(photos, 'plain.tif'));
-  await sharp({ create: { width: 64, height: 48, channels: 3, background: '#f00' } }).avif().toFile(join(photos, 'red.avif'));
+  await sharp({ create: { width: 12000, height: 12000, channels: 3, background: '#888' } })
+    .png({ compressionLevel: 9 })
+    .toFile(join(photos, 'bomb.png'));
+  await sharp({ create: { width: 64, height: 48, channels: 4, background: { r: 0, g: 0, b: 255, alpha: 0.5 } } })
+    .webp()
+    .toFile(join(photos, 'alpha.webp'));
+  await sharp({ create: { width: 64, height: 48, channels: 3, background: '#0f0' } })
+    .tiff()
+    .toFile(join(photos, 'plain.tif'));
+  await sharp({ create: { width: 64, height: 48, channels: 3, background: '#f00' } })
+    .avif()
+    .toFile(join(photos, 'red.avif'));
 
   const lib = ['--library', join(dir, 'library'), '--model', models.tinyClip];
   assert.equal((await runCli([...lib, 'scan', photos])).code, 0);
@@ -60,7 +70,10 @@ test('generated bad cases: empty, wrong extension, bomb, deleted or changed afte
   const embed = await runCli([...lib, 'embed', '--max-pixels', '100000000']);
   assert.equal(embed.code, 0, embed.stderr);
 
-  const errors = JSON.parse((await runCli([...lib, 'errors', '--json'])).stdout) as { failed: { path: string; reason: string }[]; skipped: { path: string; reason: string }[] };
+  const errors = JSON.parse((await runCli([...lib, 'errors', '--json'])).stdout) as {
+    failed: { path: string; reason: string }[];
+    skipped: { path: string; reason: string }[];
+  };
   const reasons = Object.fromEntries([...errors.failed, ...errors.skipped].map((f) => [f.path.slice(photos.length + 1), f.reason]));
   assert.deepEqual(Object.keys(reasons).sort(), ['bomb.png', 'deleted-later.jpg', 'empty.jpg']);
   assert.match(reasons['bomb.png'], /12000×12000 \(144\.0 MP\), over the 100\.0 MP limit/);

@@ -134,7 +134,10 @@ test('laptop: the thumbnails are drawn, red first, in a square grid; the look ma
   assert.ok(boxes.length >= 12, `${boxes.length} thumbnails in view`);
   const seen = boxes.map((box) => nearestColour(averageColour(pixels, box)));
   for (const [i, colour] of seen.entries()) assert.ok(colour.distance < 40, `thumbnail ${i + 1} is drawn (${JSON.stringify(colour)})`);
-  assert.deepEqual(seen.slice(0, 4).map((c) => c.name), ['red', 'red', 'red', 'red']);
+  assert.deepEqual(
+    seen.slice(0, 4).map((c) => c.name),
+    ['red', 'red', 'red', 'red'],
+  );
   assert.ok(!seen.slice(4).some((c) => c.name === 'red'), 'only four photos are red');
 
   const firstRow = boxes.filter((b) => b.y === boxes[0].y);
@@ -147,7 +150,9 @@ test('laptop: the thumbnails are drawn, red first, in a square grid; the look ma
   const reduced = await reduce(shot);
   if (process.env.PICSIFT_UPDATE_BASELINE === '1') {
     mkdirSync(dirname(BASELINE), { recursive: true });
-    await sharp(reduced, { raw: { ...REDUCED, channels: 3 } }).png({ compressionLevel: 9, adaptiveFiltering: true }).toFile(BASELINE);
+    await sharp(reduced, { raw: { ...REDUCED, channels: 3 } })
+      .png({ compressionLevel: 9, adaptiveFiltering: true })
+      .toFile(BASELINE);
     t.diagnostic(`wrote ${BASELINE}`);
   }
   assert.ok(existsSync(BASELINE), `no baseline at ${BASELINE}: run this test with PICSIFT_UPDATE_BASELINE=1, check the image, commit it`);

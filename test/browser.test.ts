@@ -117,9 +117,16 @@ test('searching "red" shows the red thumbnails first, in rank order with scores'
   await search(page, gallery.url, 'red');
   const api = (await rawGet(gallery.url, '/api/search?q=red&k=60')).json() as { results: { id: number; path: string; score: number }[] };
   const ids = await page.$$eval('.tile', (tiles) => tiles.map((t) => Number((t as HTMLElement).dataset.id)));
-  assert.deepEqual(ids, api.results.map((r) => r.id), 'the page shows the API ranking, in order');
+  assert.deepEqual(
+    ids,
+    api.results.map((r) => r.id),
+    'the page shows the API ranking, in order',
+  );
   const names = await tileNames(page);
-  assert.ok(names.slice(0, PER_COLOUR).every((n) => n.startsWith('red-')), names.join(' '));
+  assert.ok(
+    names.slice(0, PER_COLOUR).every((n) => n.startsWith('red-')),
+    names.join(' '),
+  );
   const colours = await thumbnailColours(page, PER_COLOUR + 1);
   assert.deepEqual(colours.slice(0, PER_COLOUR), Array(PER_COLOUR).fill('red'), 'what the thumbnails show');
   assert.notEqual(colours[PER_COLOUR], 'red', 'the first photo after the red ones is another colour');
@@ -155,7 +162,11 @@ test('clicking a thumbnail opens the photo large with its metadata; arrows step 
   await page
     .waitForFunction(() => (document.activeElement as HTMLElement | null)?.dataset.index === '1', undefined, { timeout: 5000 })
     .catch(() => undefined);
-  assert.equal(await page.evaluate(() => (document.activeElement as HTMLElement).dataset.index), '1', 'focus returns to the photo last shown');
+  assert.equal(
+    await page.evaluate(() => (document.activeElement as HTMLElement).dataset.index),
+    '1',
+    'focus returns to the photo last shown',
+  );
   await done(page);
 });
 
@@ -194,7 +205,10 @@ test('keyboard only: Enter searches, arrows move between results, Enter opens, E
   await page.keyboard.press('Enter');
   await page.waitForSelector('.tile');
   const focused = () => page.evaluate(() => Number((document.activeElement as HTMLElement).dataset.index ?? -1));
-  const columns = await page.$$eval('.tile', (tiles) => tiles.filter((t) => t.getBoundingClientRect().top === tiles[0].getBoundingClientRect().top).length);
+  const columns = await page.$$eval(
+    '.tile',
+    (tiles) => tiles.filter((t) => t.getBoundingClientRect().top === tiles[0].getBoundingClientRect().top).length,
+  );
   assert.ok(columns > 1);
   await page.keyboard.press('ArrowDown');
   assert.equal(await focused(), 0);
@@ -228,13 +242,28 @@ test('Refine: "also" terms and filters narrow the grid, live in the address, and
   await page.press('#r-minWidth', 'Enter');
   await page.waitForURL(`${gallery.url}/?q=red&add=blue&minWidth=102`);
   await page.waitForSelector('.tile');
-  const api = (await rawGet(gallery.url, '/api/search?q=red&add=blue&minWidth=102&k=60')).json() as { results: { id: number; path: string }[] };
+  const api = (await rawGet(gallery.url, '/api/search?q=red&add=blue&minWidth=102&k=60')).json() as {
+    results: { id: number; path: string }[];
+  };
   const ids = await page.$$eval('.tile', (tiles) => tiles.map((t) => Number((t as HTMLElement).dataset.id)));
-  assert.deepEqual(ids, api.results.map((r) => r.id), 'the page shows the API ranking for the same refinements');
+  assert.deepEqual(
+    ids,
+    api.results.map((r) => r.id),
+    'the page shows the API ranking for the same refinements',
+  );
   const names = await tileNames(page);
   assert.equal(names.length, 6 * Object.keys(COLOURS).length, names.join(' '));
-  assert.ok(names.every((n) => Number(/-(\d+)\.jpg$/.exec(n)![1]) >= 6), `only photos at least 102 px wide: ${names.join(' ')}`);
-  assert.deepEqual(names.slice(0, 12).map((n) => n.split('-')[0]).sort(), [...Array(6).fill('blue'), ...Array(6).fill('red')]);
+  assert.ok(
+    names.every((n) => Number(/-(\d+)\.jpg$/.exec(n)![1]) >= 6),
+    `only photos at least 102 px wide: ${names.join(' ')}`,
+  );
+  assert.deepEqual(
+    names
+      .slice(0, 12)
+      .map((n) => n.split('-')[0])
+      .sort(),
+    [...Array(6).fill('blue'), ...Array(6).fill('red')],
+  );
 
   await page.reload();
   await page.waitForSelector('.tile');
@@ -268,7 +297,10 @@ test('scrolling down loads the next page of results', async () => {
   assert.equal(new Set(ids).size, ids.length, 'no photo twice');
   await page.waitForSelector('#more', { state: 'hidden' }); // nothing more to load
   const ranks = await page.$$eval('.caption .rank', (rs) => rs.map((r) => Number(r.textContent)));
-  assert.deepEqual(ranks, ranks.map((_, i) => i + 1));
+  assert.deepEqual(
+    ranks,
+    ranks.map((_, i) => i + 1),
+  );
   await done(page);
 });
 

@@ -23,7 +23,10 @@ test('registering is idempotent and a changed file goes back to pending without 
   assert.deepEqual(register(catalog, [file('/p/a.jpg'), file('/p/b.jpg')]), { added: 0, skipped: 0, changed: 0, unchanged: 2 });
 
   const [a, b] = catalog.pendingImages(0, 10);
-  catalog.commitBatch([{ id: a.id, size: 1, mtimeMs: 1, vector: unit(1, 0, 0), width: 4, height: 3, contentHash: 'h' }], [{ id: b.id, reason: 'broken' }]);
+  catalog.commitBatch(
+    [{ id: a.id, size: 1, mtimeMs: 1, vector: unit(1, 0, 0), width: 4, height: 3, contentHash: 'h' }],
+    [{ id: b.id, reason: 'broken' }],
+  );
   assert.deepEqual(catalog.counts(), { images: 2, embedded: 1, pending: 0, failed: 1 });
 
   assert.deepEqual(register(catalog, [file('/p/a.jpg', 101)]), { added: 0, skipped: 0, changed: 1, unchanged: 0 });
@@ -89,7 +92,10 @@ test('vectors come back in commit order, and re-embedding gives a later seq', (t
   const [a, b] = catalog.pendingImages(0, 10);
   catalog.commitBatch([{ id: b.id, size: 1, mtimeMs: 1, vector: unit(1, 0), width: 1, height: 1, contentHash: 'b' }], []);
   catalog.commitBatch([{ id: a.id, size: 1, mtimeMs: 1, vector: unit(0, 1), width: 1, height: 1, contentHash: 'a' }], []);
-  assert.deepEqual([...catalog.vectorsAfter(0)].map((v) => v.id), [b.id, a.id]);
+  assert.deepEqual(
+    [...catalog.vectorsAfter(0)].map((v) => v.id),
+    [b.id, a.id],
+  );
   const firstSeqOfB = catalog.vectorsOf([b.id]).get(b.id)!.seq;
   register(catalog, [file('/p/b.jpg', 999)]);
   catalog.commitBatch([{ id: b.id, size: 1, mtimeMs: 1, vector: unit(1, 1), width: 1, height: 1, contentHash: 'b2' }], []);

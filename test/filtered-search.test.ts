@@ -23,11 +23,24 @@ function library(t: Parameters<typeof tempDir>[0], count: number) {
   const dir = tempDir(t);
   const catalog = new SqliteCatalog(join(dir, 'catalog.sqlite'));
   t.after(() => catalog.close());
-  const files = Array.from({ length: count }, (_, i) => ({ path: `/${(i + 1) % 2 ? 'b' : 'a'}/${i + 1}.jpg`, size: 1, mtimeMs: 1, format: 'jpg' }));
+  const files = Array.from({ length: count }, (_, i) => ({
+    path: `/${(i + 1) % 2 ? 'b' : 'a'}/${i + 1}.jpg`,
+    size: 1,
+    mtimeMs: 1,
+    format: 'jpg',
+  }));
   catalog.registerFiles(files, catalog.beginScan());
   const pending = catalog.pendingImages(0, count + 1);
   catalog.commitBatch(
-    pending.map((r) => ({ id: r.id, size: 1, mtimeMs: 1, vector: randomUnit(r.id), width: 100 + r.id, height: 50, contentHash: `h${r.id}` })),
+    pending.map((r) => ({
+      id: r.id,
+      size: 1,
+      mtimeMs: 1,
+      vector: randomUnit(r.id),
+      width: 100 + r.id,
+      height: 50,
+      contentHash: `h${r.id}`,
+    })),
     [],
   );
   return { catalog, indexDir: join(dir, 'index') };
@@ -45,7 +58,10 @@ function exact(catalog: SqliteCatalog, q: Float32Array, k: number, accept: Set<n
 test('a filter resolves to ids in SQL: folder, glob, width, format', (t) => {
   const { catalog } = library(t, 40);
   const ids = (raw: Parameters<typeof parseFilter>[0]) => catalog.matchingImageIds(parseFilter(raw, CLI_FILTER_NAMES)!);
-  assert.deepEqual(ids({ path: '/a' }), Array.from({ length: 20 }, (_, i) => 2 * (i + 1)));
+  assert.deepEqual(
+    ids({ path: '/a' }),
+    Array.from({ length: 20 }, (_, i) => 2 * (i + 1)),
+  );
   assert.deepEqual(ids({ path: '/b/1*.jpg' }), [1, 11, 13, 15, 17, 19]);
   assert.deepEqual(ids({ path: '/a', minWidth: '135' }), [36, 38, 40]);
   assert.deepEqual(ids({ minHeight: '51' }), []);
@@ -71,7 +87,10 @@ test('through the index, a selective filter still returns k results, the same as
     const truth = exact(catalog, q, 10, accept);
     agree += hits.filter((h) => truth.includes(h.id)).length;
     // Small sets are scored exactly.
-    assert.deepEqual(searchVectors(catalog, index, q, 10, { accept }).map((h) => h.id), truth);
+    assert.deepEqual(
+      searchVectors(catalog, index, q, 10, { accept }).map((h) => h.id),
+      truth,
+    );
   }
   assert.ok(agree / 100 >= 0.9, `filtered recall@10 ${agree / 100}`);
   // An empty set returns nothing; a set smaller than k returns all of it.
@@ -97,7 +116,9 @@ test('readExif reads date, camera, orientation and GPS, and never throws', async
   assert.ok(Math.abs(facts.gpsLat! - 48.85667) < 1e-3, `lat ${facts.gpsLat}`);
   assert.ok(Math.abs(facts.gpsLon! - 2.35083) < 1e-3, `lon ${facts.gpsLon}`);
   const none = { takenAt: null, cameraMake: null, cameraModel: null, orientation: null, gpsLat: null, gpsLon: null };
-  const plain = await sharp({ create: { width: 8, height: 8, channels: 3, background: '#0c0' } }).png().toBuffer();
+  const plain = await sharp({ create: { width: 8, height: 8, channels: 3, background: '#0c0' } })
+    .png()
+    .toBuffer();
   assert.deepEqual(await readExif(plain), none);
   assert.deepEqual(await readExif(Buffer.from('not an image at all')), none);
   assert.deepEqual(await readExif(Buffer.concat([jpeg.subarray(0, 40), Buffer.alloc(30, 0xff)])), none);
@@ -116,14 +137,24 @@ test('a version-1 catalogue is migrated in place; EXIF facts are stored, cleared
   t.after(() => catalog.close());
   assert.equal(catalog.images([1]).get(1)?.path, '/old.jpg');
   catalog.registerFiles([{ path: '/copy.jpg', size: 1, mtimeMs: 1, format: 'jpg' }], catalog.beginScan());
-  const exif = { takenAt: '2021-06-05T14:03:09', cameraMake: 'PicsiftCam', cameraModel: 'Model 7', orientation: 6, gpsLat: 1.5, gpsLon: -2.5 };
+  const exif = {
+    takenAt: '2021-06-05T14:03:09',
+    cameraMake: 'PicsiftCam',
+    cameraModel: 'Model 7',
+    orientation: 6,
+    gpsLat: 1.5,
+    gpsLon: -2.5,
+  };
   const vector = randomUnit(5);
   catalog.commitBatch([{ id: 1, size: 1, mtimeMs: 1, vector, width: 8, height: 8, contentHash: 'same', exif }], []);
   // A reused vector (identical content) carries no EXIF of its own: it gets the original's.
   catalog.commitBatch([{ id: 2, size: 1, mtimeMs: 1, vector, width: 8, height: 8, contentHash: 'same' }], []);
   assert.deepEqual(catalog.images([1]).get(1)?.exif, exif);
   assert.deepEqual(catalog.images([2]).get(2)?.exif, exif);
-  assert.deepEqual(catalog.matchingImageIds(parseFilter({ camera: 'model 7', after: '2021-06-05', before: '2021-06-06' }, CLI_FILTER_NAMES)!), [1, 2]);
+  assert.deepEqual(
+    catalog.matchingImageIds(parseFilter({ camera: 'model 7', after: '2021-06-05', before: '2021-06-06' }, CLI_FILTER_NAMES)!),
+    [1, 2],
+  );
   assert.deepEqual(catalog.matchingImageIds(parseFilter({ after: '2021-06-05T14:04' }, CLI_FILTER_NAMES)!), []);
   assert.deepEqual(catalog.identicalContentGroups(), [[1, 2]]);
 

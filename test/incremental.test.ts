@@ -15,7 +15,8 @@ test('incremental re-index: unchanged, new, changed, touched, deleted, moved, fo
   await writeSolidJpeg(join(photos, 'blue.jpg'), [20, 20, 230]);
   await writeSolidJpeg(join(photos, 'trip', 'yellow.jpg'), [230, 230, 20]);
   const cli = (...args: string[]) => runCli(['--library', join(dir, 'library'), '--model', models.colorClip, ...args]);
-  const search = async (q: string) => JSON.parse((await cli('search-text', q, '--json', '-n', '10')).stdout).results as { id: number; path: string; score: number }[];
+  const search = async (q: string) =>
+    JSON.parse((await cli('search-text', q, '--json', '-n', '10')).stdout).results as { id: number; path: string; score: number }[];
 
   assert.equal((await cli('index', photos)).code, 0);
   const again = await cli('index', photos);
@@ -36,7 +37,10 @@ test('incremental re-index: unchanged, new, changed, touched, deleted, moved, fo
   assert.match(third.stderr, /embedded 3 images .*1 reused the vector of identical content/);
 
   const red = await search('red');
-  assert.ok(red.every((r) => !r.path.endsWith('/red.jpg')), 'a deleted file is never returned');
+  assert.ok(
+    red.every((r) => !r.path.endsWith('/red.jpg')),
+    'a deleted file is never returned',
+  );
   assert.ok((await search('black'))[0].path.endsWith('/green.jpg'), 'the changed file has its new vector');
   const yellow = (await search('yellow'))[0];
   assert.ok(yellow.path.endsWith('/yellow-renamed.jpg'));

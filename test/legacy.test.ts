@@ -29,11 +29,15 @@ async function legacyLibrary(dir: string): Promise<{ db: string; npy: string; ph
   const photos = join(dir, 'photos');
   mkdirSync(photos);
   const db = new Database(join(dir, 'metadata.db'));
-  db.exec('CREATE TABLE images (id INTEGER PRIMARY KEY, file_path TEXT, embedding_index INTEGER, width INTEGER, height INTEGER, format TEXT, created_at TEXT)');
+  db.exec(
+    'CREATE TABLE images (id INTEGER PRIMARY KEY, file_path TEXT, embedding_index INTEGER, width INTEGER, height INTEGER, format TEXT, created_at TEXT)',
+  );
   const insert = db.prepare('INSERT INTO images (file_path, embedding_index, width, height, format, created_at) VALUES (?, ?, ?, ?, ?, ?)');
   for (let i = 0; i < 200; i++) {
     const path = join(photos, `p${String(i).padStart(3, '0')}.jpg`);
-    await sharp({ create: { width: 40 + i, height: 30, channels: 3, background: { r: i, g: 255 - i, b: (i * 7) % 256 } } }).jpeg().toFile(path);
+    await sharp({ create: { width: 40 + i, height: 30, channels: 3, background: { r: i, g: 255 - i, b: (i * 7) % 256 } } })
+      .jpeg()
+      .toFile(path);
     // Rows 0–19 point at the 20 vectors that reached the .npy (in reverse order);
     // the rest point past its end, as the real 903K-row database does.
     insert.run(path, i < 20 ? 19 - i : i, 40 + i, 30, 'JPEG', '2024-01-01');
@@ -62,7 +66,9 @@ test('import-legacy keeps the 20 vectors, embed computes the other 180, export r
   assert.match(embedded.stderr, /embedded 180 images/);
   const all = vectorsByPath(library);
   assert.equal(all.size, 200);
-  const npyRows = JSON.parse(python('import numpy as np, sys, json; print(json.dumps(np.load(sys.argv[1]).tolist()))', legacy.npy)) as number[][];
+  const npyRows = JSON.parse(
+    python('import numpy as np, sys, json; print(json.dumps(np.load(sys.argv[1]).tolist()))', legacy.npy),
+  ) as number[][];
   for (let i = 0; i < 20; i++) {
     const path = join(legacy.photos, `p${String(i).padStart(3, '0')}.jpg`);
     assert.deepEqual(Array.from(all.get(path)!), Array.from(Float32Array.from(npyRows[19 - i])), `${path} keeps its adopted vector`);
@@ -86,7 +92,17 @@ print(rows[0][0], ' '.join(repr(float(x)) for x in e[rows[0][1]][:3]))`,
   assert.deepEqual(firstValues.map(Number), Array.from(all.get(firstPath)!.slice(0, 3)));
 
   const second = join(dir, 'library2');
-  const reimport = await runCli(['--library', second, '--model', models.tinyClip, 'import-legacy', '--db', join(out, 'metadata.db'), '--embeddings', join(out, 'embeddings.npy')]);
+  const reimport = await runCli([
+    '--library',
+    second,
+    '--model',
+    models.tinyClip,
+    'import-legacy',
+    '--db',
+    join(out, 'metadata.db'),
+    '--embeddings',
+    join(out, 'embeddings.npy'),
+  ]);
   assert.equal(reimport.code, 0, reimport.stderr);
   assert.match(reimport.stderr, /200 with their vector kept, 0 pending/);
   const roundTrip = vectorsByPath(second);
@@ -111,6 +127,16 @@ test('a malformed embeddings.npy is refused with a message naming the file and t
     assert.ok(r.stderr.includes(npy), `the message names ${npy}`);
     assert.equal(JSON.parse((await runCli(['--library', library, 'status', '--json'])).stdout).images, 0, 'nothing imported');
   }
-  const notNpy = await runCli(['--library', join(dir, 'lib-x'), '--model', models.tinyClip, 'import-legacy', '--db', legacy.db, '--embeddings', legacy.db]);
+  const notNpy = await runCli([
+    '--library',
+    join(dir, 'lib-x'),
+    '--model',
+    models.tinyClip,
+    'import-legacy',
+    '--db',
+    legacy.db,
+    '--embeddings',
+    legacy.db,
+  ]);
   assert.match(notNpy.stderr, /is not a \.npy file/);
 });

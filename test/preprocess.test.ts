@@ -57,7 +57,11 @@ function readNpyFloat32(path: string): { shape: number[]; data: Float32Array } {
   const headerEnd = 10 + bytes.readUInt16LE(8);
   const header = bytes.toString('latin1', 10, headerEnd);
   assert.match(header, /'descr': '<f4', 'fortran_order': False/);
-  const shape = /'shape': \(([^)]*)\)/.exec(header)![1].split(',').filter((s) => s.trim()).map(Number);
+  const shape = /'shape': \(([^)]*)\)/
+    .exec(header)![1]
+    .split(',')
+    .filter((s) => s.trim())
+    .map(Number);
   const data = new Float32Array(bytes.buffer.slice(bytes.byteOffset + headerEnd, bytes.byteOffset + bytes.length));
   return { shape, data };
 }
@@ -186,7 +190,10 @@ test('parsePreprocessorConfig reads CLIP configs, with CLIPImageProcessor defaul
     rescaleFactor: 1 / 255,
     normalize: { mean: [0.5, 0.5, 0.5], std: [0.5, 0.5, 0.5] },
   });
-  assert.deepEqual(parsePreprocessorConfig({ image_mean: 0.5, image_std: 0.5 }, 'x').normalize, { mean: [0.5, 0.5, 0.5], std: [0.5, 0.5, 0.5] });
+  assert.deepEqual(parsePreprocessorConfig({ image_mean: 0.5, image_std: 0.5 }, 'x').normalize, {
+    mean: [0.5, 0.5, 0.5],
+    std: [0.5, 0.5, 0.5],
+  });
 });
 
 test('parsePreprocessorConfig refuses what it cannot reproduce, naming the file and the field', () => {
@@ -201,7 +208,7 @@ test('parsePreprocessorConfig refuses what it cannot reproduce, naming the file 
     [{ do_center_crop: false }, /^m\.json: "do_center_crop" is false and "size" does not fix both height and width/],
     [[], /^m\.json: expected a JSON object$/],
   ];
-  for (const [json, message] of refused) assert.throws(() => parsePreprocessorConfig(json, "m.json"), { message });
+  for (const [json, message] of refused) assert.throws(() => parsePreprocessorConfig(json, 'm.json'), { message });
 });
 
 // ---- geometry -------------------------------------------------------------------
@@ -227,11 +234,16 @@ test('500×300 and 300×500 images: resized to 373×224 / 224×373 and cropped a
   assert.deepEqual({ width: ours.width, height: ours.height }, { width: 500, height: 300 });
   const aligned = difference(ours.tensor, reference);
   const offByOne = shiftedDifference(ours.tensor, reference, 224, 1);
-  t.diagnostic(`500×300: mean abs diff ${aligned.mean.toFixed(4)} (max ${aligned.max.toFixed(3)}); one column off would be ${offByOne.toFixed(4)}`);
+  t.diagnostic(
+    `500×300: mean abs diff ${aligned.mean.toFixed(4)} (max ${aligned.max.toFixed(3)}); one column off would be ${offByOne.toFixed(4)}`,
+  );
   assert.ok(aligned.mean < 0.01, `mean abs diff ${aligned.mean}`);
   assert.ok(offByOne > 20 * aligned.mean, 'the test card must expose a one-pixel offset error');
 
-  const portraitPixels = await sharp(testCard(500, 300, 3), { raw: { width: 500, height: 300, channels: 3 } }).rotate(90).png().toBuffer();
+  const portraitPixels = await sharp(testCard(500, 300, 3), { raw: { width: 500, height: 300, channels: 3 } })
+    .rotate(90)
+    .png()
+    .toBuffer();
   const portrait = join(dir, 'portrait.png');
   writeFileSync(portrait, portraitPixels);
   const [portraitReference] = referenceTensors([portrait], dir);
@@ -258,11 +270,18 @@ test('a SigLIP 2 config (224 × 224 squash, bilinear, no crop) matches the PIL r
   const dir = tempDir(t);
   const configPath = join(dir, 'preprocessor_config.json');
   // google/siglip2-base-patch16-224's settings; the rest are SiglipImageProcessor's defaults.
-  writeFileSync(configPath, JSON.stringify({ image_processor_type: 'SiglipImageProcessor', resample: 2, size: { height: 224, width: 224 } }));
+  writeFileSync(
+    configPath,
+    JSON.stringify({ image_processor_type: 'SiglipImageProcessor', resample: 2, size: { height: 224, width: 224 } }),
+  );
   const cfg = parsePreprocessorConfig(JSON.parse(readFileSync(configPath, 'utf8')), configPath);
   const enlarged = await writePng(join(dir, 'small.png'), testCard(150, 100, 3), 150, 100, 3);
   const mixed = await writePng(join(dir, 'wide.png'), testCard(400, 120, 3), 400, 120, 3); // shrunk across, enlarged down
-  const photos = readdirSync(PHOTOS).filter((f) => /\.jpe?g$/i.test(f)).sort().slice(0, 6).map((f) => join(PHOTOS, f));
+  const photos = readdirSync(PHOTOS)
+    .filter((f) => /\.jpe?g$/i.test(f))
+    .sort()
+    .slice(0, 6)
+    .map((f) => join(PHOTOS, f));
   const files = [enlarged, mixed, ...photos];
   const reference = referenceTensors(files, dir, configPath);
   for (const [i, file] of files.entries()) {
@@ -280,10 +299,15 @@ test('a SigLIP 2 config (224 × 224 squash, bilinear, no crop) matches the PIL r
 test('every photo matches the PIL reference, in pixels and through CLIP ViT-B/32', async (t) => {
   const modelDir = models.benchClip;
   const visionModel = join(modelDir, 'onnx', 'vision_model.onnx');
-  assert.ok(existsSync(visionModel), `${visionModel} is missing: npm test makes it (pretest), or run ../shared/tools/make-bench-models .models`);
+  assert.ok(
+    existsSync(visionModel),
+    `${visionModel} is missing: npm test makes it (pretest), or run ../shared/tools/make-bench-models .models`,
+  );
   const configPath = join(modelDir, 'preprocessor_config.json');
   const cfg = parsePreprocessorConfig(JSON.parse(readFileSync(configPath, 'utf8')), configPath);
-  const photos = readdirSync(PHOTOS).filter((f) => /\.jpe?g$/i.test(f)).sort();
+  const photos = readdirSync(PHOTOS)
+    .filter((f) => /\.jpe?g$/i.test(f))
+    .sort();
   assert.equal(photos.length, 86);
   const files = photos.map((f) => join(PHOTOS, f));
   const reference = referenceTensors(files, tempDir(t), configPath);
@@ -307,7 +331,10 @@ test('every photo matches the PIL reference, in pixels and through CLIP ViT-B/32
         const enlarged = Math.min(ours.width, ours.height) < 224;
         rows.push({ photo: photos[i], enlarged, tensor: ours.tensor, ...difference(ours.tensor, reference[i]) });
       }
-      const embeddings = await embed(session, rows.map((r) => r.tensor));
+      const embeddings = await embed(
+        session,
+        rows.map((r) => r.tensor),
+      );
       const scored = rows.map((r, i) => ({ ...r, cosine: cosine(embeddings[i], referenceEmbeddings[i]) }));
 
       const worstMean = worstBy(scored, (r) => r.mean, true);
@@ -315,7 +342,10 @@ test('every photo matches the PIL reference, in pixels and through CLIP ViT-B/32
       const worstCosine = worstBy(scored, (r) => r.cosine, false);
       t.diagnostic(
         `mean abs diff per image: average ${mean(scored.map((r) => r.mean)).toFixed(4)}, worst ${worstMean.mean.toFixed(4)} (${worstMean.photo}); ` +
-          `max abs diff per image: median ${scored.map((r) => r.max).sort((a, b) => a - b)[43].toFixed(3)}, worst ${worstMax.max.toFixed(3)} (${worstMax.photo}); ` +
+          `max abs diff per image: median ${scored
+            .map((r) => r.max)
+            .sort((a, b) => a - b)[43]
+            .toFixed(3)}, worst ${worstMax.max.toFixed(3)} (${worstMax.photo}); ` +
           `embedding cosine: mean ${mean(scored.map((r) => r.cosine)).toFixed(5)}, worst ${worstCosine.cosine.toFixed(5)} (${worstCosine.photo})`,
       );
       for (const r of scored) {
@@ -350,7 +380,10 @@ test('all eight EXIF orientations give the same upright image', async (t) => {
   // noise between them): compared with PIL's exif_transpose, which Pillow 9.4
   // gets wrong for the TIFFs above.
   const names = ['hopper.jpg', ...[2, 3, 4, 5, 6, 7, 8].map((n) => `hopper_orientation_${n}.jpg`)];
-  const reference = referenceTensors(names.map((n) => join(PILLOW_SAMPLES, n)), tempDir(t));
+  const reference = referenceTensors(
+    names.map((n) => join(PILLOW_SAMPLES, n)),
+    tempDir(t),
+  );
   const hopper: typeof g4 = [];
   for (const name of names) hopper.push(await ourTensor(join(PILLOW_SAMPLES, name)));
   const vsReference = hopper.map((ours, i) => difference(ours.tensor, reference[i]).mean);
@@ -400,19 +433,28 @@ test('16-bit images are reduced to 8 bits', async (t) => {
   // PIL opens 16-bit grey as mode "I" and convert("RGB") clips it to 255: almost
   // white. We keep the image instead: the same tensor as its 8-bit version.
   const grey = testCard(width, height, 1);
-  const grey16 = await writePng(join(dir, 'grey16.png'), Uint16Array.from(grey, (v) => v * 257), width, height, 1);
+  const grey16 = await writePng(
+    join(dir, 'grey16.png'),
+    Uint16Array.from(grey, (v) => v * 257),
+    width,
+    height,
+    1,
+  );
   const grey8 = await writePng(join(dir, 'grey8.png'), grey, width, height, 1);
   const greyDifference = difference((await ourTensor(grey16)).tensor, (await ourTensor(grey8)).tensor);
   t.diagnostic(`16-bit grey vs its 8-bit version: mean abs diff ${greyDifference.mean}`);
   assert.ok(greyDifference.max < 0.02, `16-bit grey: max abs diff ${greyDifference.max}`);
 });
 
-test('CMYK JPEGs convert with PIL\'s formula, not a colour profile', async (t) => {
+test("CMYK JPEGs convert with PIL's formula, not a colour profile", async (t) => {
   const dir = tempDir(t);
   // Pillow's own sample (100×100, enlarged) and a 500×300 one of ours (shrunk by sharp).
   const sample = join(PILLOW_SAMPLES, 'pil_sample_cmyk.jpg');
   const card = join(dir, 'cmyk.jpg');
-  await sharp(testCard(500, 300, 3), { raw: { width: 500, height: 300, channels: 3 } }).toColourspace('cmyk').jpeg().toFile(card);
+  await sharp(testCard(500, 300, 3), { raw: { width: 500, height: 300, channels: 3 } })
+    .toColourspace('cmyk')
+    .jpeg()
+    .toFile(card);
   const images = [sample, card];
   const reference = referenceTensors(images, dir);
   for (const [i, image] of images.entries()) {
@@ -436,7 +478,9 @@ function isOneLineError(pattern: RegExp) {
 
 test('the pixel cap refuses decompression bombs from the header, and extreme aspect ratios', async () => {
   const out = new Float32Array(CLIP_FLOATS);
-  const png = await sharp({ create: { width: 2000, height: 1500, channels: 3, background: '#336699' } }).png().toBuffer();
+  const png = await sharp({ create: { width: 2000, height: 1500, channels: 3, background: '#336699' } })
+    .png()
+    .toBuffer();
   await assert.rejects(
     preprocessInto(png, CLIP, out, 0, { maxPixels: 1_000_000 }),
     isOneLineError(/^image is 2000×1500 \(3\.0 MP\), over the 1\.0 MP limit$/),
@@ -444,16 +488,23 @@ test('the pixel cap refuses decompression bombs from the header, and extreme asp
   await preprocessInto(png, CLIP, out, 0, { maxPixels: 3_000_000 });
   // 49157×27397 declared in the header: refused at the default cap without decoding.
   const bomb = readFileSync(join(sharedDir, 'data', 'bad-inputs', 'imagetestsuite-jpg', '6903d4538fd33c8fd0ded32cb30d618e.jpg'));
-  await assert.rejects(preprocessInto(bomb, CLIP, out, 0), isOneLineError(/^image is 49157×27397 \(1346\.8 MP\), over the 100\.0 MP limit$/));
+  await assert.rejects(
+    preprocessInto(bomb, CLIP, out, 0),
+    isOneLineError(/^image is 49157×27397 \(1346\.8 MP\), over the 100\.0 MP limit$/),
+  );
   // 20,000 pixels, but the short side goes to 224: 224 × 4,480,000.
-  const strip = await sharp({ create: { width: 1, height: 20000, channels: 3, background: '#808080' } }).png().toBuffer();
+  const strip = await sharp({ create: { width: 1, height: 20000, channels: 3, background: '#808080' } })
+    .png()
+    .toBuffer();
   await assert.rejects(preprocessInto(strip, CLIP, out, 0), isOneLineError(/^image would be resized to 224×4480000 /));
 });
 
 test('truncated, corrupt and unsupported files raise one-line errors', async () => {
   const out = new Float32Array(CLIP_FLOATS);
   const noise = { type: 'gaussian', mean: 128, sigma: 40 } as const;
-  const jpeg = await sharp({ create: { width: 640, height: 480, channels: 3, background: '#808080', noise } }).jpeg().toBuffer();
+  const jpeg = await sharp({ create: { width: 640, height: 480, channels: 3, background: '#808080', noise } })
+    .jpeg()
+    .toBuffer();
   await preprocessInto(jpeg, CLIP, out, 0);
   const truncated = jpeg.subarray(0, jpeg.length >> 1);
   await assert.rejects(preprocessInto(truncated, CLIP, out, 0), isOneLineError(/^cannot decode image: .*premature end of JPEG image/));
@@ -461,12 +512,17 @@ test('truncated, corrupt and unsupported files raise one-line errors', async () 
   await assert.rejects(preprocessInto(pillowTruncated, CLIP, out, 0), isOneLineError(/^cannot decode image: .*premature end/));
   const corruptTiff = readFileSync(join(PILLOW_SAMPLES, 'crash-0da013a13571cc8eb457a39fee8db18f8a3c7127.tif'));
   await assert.rejects(preprocessInto(corruptTiff, CLIP, out, 0), isOneLineError(/^cannot decode image: /));
-  await assert.rejects(preprocessInto(Buffer.from('not an image'), CLIP, out, 0), isOneLineError(/^cannot decode image: .*unsupported image format/));
+  await assert.rejects(
+    preprocessInto(Buffer.from('not an image'), CLIP, out, 0),
+    isOneLineError(/^cannot decode image: .*unsupported image format/),
+  );
   await assert.rejects(preprocessInto(Buffer.alloc(0), CLIP, out, 0), isOneLineError(/^cannot decode image: Input Buffer is empty$/));
 });
 
 test('writes exactly its own slot of a batch tensor', async () => {
-  const jpeg = await sharp({ create: { width: 300, height: 200, channels: 3, background: '#c08040' } }).jpeg().toBuffer();
+  const jpeg = await sharp({ create: { width: 300, height: 200, channels: 3, background: '#c08040' } })
+    .jpeg()
+    .toBuffer();
   const batch = new Float32Array(3 * CLIP_FLOATS).fill(Number.NaN);
   await preprocessInto(jpeg, CLIP, batch, CLIP_FLOATS);
   assert.ok(batch.subarray(0, CLIP_FLOATS).every(Number.isNaN));

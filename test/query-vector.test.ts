@@ -11,22 +11,48 @@ const close = (a: Float32Array, b: number[]) => a.forEach((x, i) => assert.ok(Ma
 
 test('combineQuery: the normalised weighted sum', () => {
   close(combineQuery([{ vector: v(1, 0, 0), weight: 1 }]), [1, 0, 0]);
-  close(combineQuery([{ vector: v(1, 0, 0), weight: 1 }, { vector: v(0, 1, 0), weight: 1 }]), [Math.SQRT1_2, Math.SQRT1_2, 0]);
+  close(
+    combineQuery([
+      { vector: v(1, 0, 0), weight: 1 },
+      { vector: v(0, 1, 0), weight: 1 },
+    ]),
+    [Math.SQRT1_2, Math.SQRT1_2, 0],
+  );
   // beach + 2·sunset: twice as far towards sunset.
-  const c = combineQuery([{ vector: v(1, 0, 0), weight: 1 }, { vector: v(0, 1, 0), weight: 2 }]);
+  const c = combineQuery([
+    { vector: v(1, 0, 0), weight: 1 },
+    { vector: v(0, 1, 0), weight: 2 },
+  ]);
   close(c, [1 / Math.sqrt(5), 2 / Math.sqrt(5), 0]);
   // Subtracting: red − green, where yellow would be (red + green)/√2.
   const red = v(1, 0, 0);
   const green = v(0, 1, 0);
-  const q = combineQuery([{ vector: red, weight: 1 }, { vector: green, weight: -1 }]);
+  const q = combineQuery([
+    { vector: red, weight: 1 },
+    { vector: green, weight: -1 },
+  ]);
   const yellow = [Math.SQRT1_2, Math.SQRT1_2, 0];
   const dot = (a: Float32Array, b: number[]) => a.reduce((s, x, i) => s + x * b[i], 0);
   assert.ok(dot(q, [1, 0, 0]) > dot(q, yellow));
 });
 
 test('combineQuery refuses terms that cancel out, mixed sizes and no terms', () => {
-  assert.throws(() => combineQuery([{ vector: v(0.6, 0.8), weight: 1 }, { vector: v(0.6, 0.8), weight: -1 }]), QueryError);
-  assert.throws(() => combineQuery([{ vector: v(1, 0), weight: 1 }, { vector: v(1, 0, 0), weight: 1 }]), /different sizes/);
+  assert.throws(
+    () =>
+      combineQuery([
+        { vector: v(0.6, 0.8), weight: 1 },
+        { vector: v(0.6, 0.8), weight: -1 },
+      ]),
+    QueryError,
+  );
+  assert.throws(
+    () =>
+      combineQuery([
+        { vector: v(1, 0), weight: 1 },
+        { vector: v(1, 0, 0), weight: 1 },
+      ]),
+    /different sizes/,
+  );
   assert.throws(() => combineQuery([]), /at least one term/);
 });
 
@@ -64,7 +90,11 @@ test('parseFilter validates each parameter and names it', () => {
     [{ camera: '  ' }, /--camera must not be empty/],
     [{ path: '' }, /--path must not be empty/],
   ];
-  for (const [raw, message] of bad) assert.throws(() => parseFilter(raw, CLI_FILTER_NAMES), (err: Error) => err instanceof FilterError && message.test(err.message));
+  for (const [raw, message] of bad)
+    assert.throws(
+      () => parseFilter(raw, CLI_FILTER_NAMES),
+      (err: Error) => err instanceof FilterError && message.test(err.message),
+    );
   assert.throws(() => parseFilter({ minWidth: 'wide' }, API_FILTER_NAMES), /^Error: minWidth must be/);
 });
 
@@ -74,5 +104,8 @@ test('UnionFind groups pairs transitively, smallest id first', () => {
   sets.union(9, 7);
   sets.union(3, 1);
   sets.find(11);
-  assert.deepEqual(sets.groups(), [[1, 3, 5], [7, 9]]);
+  assert.deepEqual(sets.groups(), [
+    [1, 3, 5],
+    [7, 9],
+  ]);
 });

@@ -10,7 +10,9 @@ test('scan finds images recursively, sniffs formats from content and survives lo
   const root = tempDir(t);
   mkdirSync(join(root, 'a', 'b', 'c'), { recursive: true });
   await writeSolidJpeg(join(root, 'a', 'one.jpg'), [200, 10, 10]);
-  await sharp({ create: { width: 8, height: 8, channels: 3, background: '#00f' } }).png().toFile(join(root, 'a', 'b', 'two.png'));
+  await sharp({ create: { width: 8, height: 8, channels: 3, background: '#00f' } })
+    .png()
+    .toFile(join(root, 'a', 'b', 'two.png'));
   // A JPEG named .png, and a text file named .jpg: the content decides.
   copyFileSync(join(root, 'a', 'one.jpg'), join(root, 'a', 'b', 'c', 'really-a-jpeg.png'));
   writeFileSync(join(root, 'a', 'notes.jpg'), 'not an image at all');

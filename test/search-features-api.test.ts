@@ -27,7 +27,10 @@ before(async () => {
   await writeSearchPhotos(work);
   // An identical copy: a duplicate for /api/duplicates.
   copyFileSync(join(folderB, 'yellow-0.jpg'), join(folderB, 'yellow-0 copy.jpg'));
-  for (const [lib, model] of [[library, models.colorClip], [multilingual, models.colorClipMultilingual]]) {
+  for (const [lib, model] of [
+    [library, models.colorClip],
+    [multilingual, models.colorClipMultilingual],
+  ]) {
     const r = await runCli(['--library', lib, '--model', model, 'index', photos]);
     assert.equal(r.code, 0, r.stderr);
   }
@@ -59,12 +62,18 @@ test('combined queries: add and subtract texts and catalogued images, with weigh
   const body = await ok(t, '/api/search?q=red&subtract=green&k=100');
   const colours = body.results.map((r) => colourOf(r.path));
   assert.ok(colours.indexOf('yellow') > colours.lastIndexOf('red'), colours.join(' '));
-  assert.deepEqual((await ok(t, `/api/search?q=red&add=${q('3:green')}&k=3`)).results.map((r) => colourOf(r.path)), ['green', 'green', 'green']);
+  assert.deepEqual(
+    (await ok(t, `/api/search?q=red&add=${q('3:green')}&k=3`)).results.map((r) => colourOf(r.path)),
+    ['green', 'green', 'green'],
+  );
   // Repeated parameters add up: red + green + 3·blue leans blue.
   assert.equal(colourOf((await ok(t, `/api/search?q=red&add=green&add=${q('3:blue')}&k=1`)).results[0].path), 'blue');
   const red = (await ok(t, '/api/search?q=red&k=1')).results[0];
   const image = await ok(t, `/api/search?q=green&addImage=${q(`3:${red.id}`)}&k=3`);
-  assert.deepEqual(image.results.map((r) => colourOf(r.path)), ['red', 'red', 'red']);
+  assert.deepEqual(
+    image.results.map((r) => colourOf(r.path)),
+    ['red', 'red', 'red'],
+  );
   const bad = await api(t, `/api/search?q=red&addImage=${q('/etc/passwd')}`);
   assert.equal(bad.status, 400);
   assert.match(bad.text, /addImage must be a catalogue image id/);
@@ -80,9 +89,15 @@ test('threshold and filters on /api/search, K results through the index', async 
   assert.equal(inA.results.length, 5);
   assert.ok(inA.results.every((r) => r.path.startsWith(`${folderA}/red-`)));
   const camera = await ok(t, '/api/search?q=red&camera=PICSIFTCAM&after=2021-06-05&before=2021-06-06');
-  assert.deepEqual(camera.results.map((r) => r.path), [join(folderB, 'cam-red.jpg')]);
+  assert.deepEqual(
+    camera.results.map((r) => r.path),
+    [join(folderB, 'cam-red.jpg')],
+  );
   const png = await ok(t, '/api/search?q=red&format=png&minWidth=400&minHeight=300');
-  assert.deepEqual(png.results.map((r) => r.path), [join(folderB, 'big-blue.png')]);
+  assert.deepEqual(
+    png.results.map((r) => r.path),
+    [join(folderB, 'big-blue.png')],
+  );
   for (const [params, message] of [
     ['after=2021-02-30', /after must be a date/],
     ['minWidth=-1', /minWidth must be a whole number/],

@@ -28,7 +28,11 @@ const cli = (...args: string[]) => runCli(['--library', library, ...args]);
 async function searchJson(args: string[], env: Record<string, string> = {}) {
   const r = await runCli(['--library', library, ...args, '--json'], env);
   assert.equal(r.code, 0, r.stderr);
-  const out = JSON.parse(r.stdout) as { query: string; model: string; results: { rank: number; id: number; path: string; score: number }[] };
+  const out = JSON.parse(r.stdout) as {
+    query: string;
+    model: string;
+    results: { rank: number; id: number; path: string; score: number }[];
+  };
   assert.deepEqual(Object.keys(out), ['query', 'model', 'results']);
   return out;
 }
@@ -46,13 +50,31 @@ test('search-text red --subtract green ranks pure red above yellow; weights stee
   assert.equal(out.query, 'red');
 
   const towardsGreen = await searchJson(['search-text', 'red', '--add', '3:green', '-n', '3']);
-  assert.deepEqual(towardsGreen.results.map((r) => colourOf(r.path)), ['green', 'green', 'green']);
+  assert.deepEqual(
+    towardsGreen.results.map((r) => colourOf(r.path)),
+    ['green', 'green', 'green'],
+  );
   const towardsRed = await searchJson(['search-text', 'green', '--add', '3:red', '-n', '3']);
-  assert.deepEqual(towardsRed.results.map((r) => colourOf(r.path)), ['red', 'red', 'red']);
+  assert.deepEqual(
+    towardsRed.results.map((r) => colourOf(r.path)),
+    ['red', 'red', 'red'],
+  );
   // An image term: green plus three times a red file outside the library.
   const withImage = await searchJson(['search-text', 'green', '--add-image', `3:${join(outside, 'query-red.jpg')}`, '-n', '3']);
-  assert.deepEqual(withImage.results.map((r) => colourOf(r.path)), ['red', 'red', 'red']);
-  const awayFromImage = await searchJson(['search-text', 'red', '--subtract-image', join(folderB, 'red-0.jpg'), '--add', 'yellow', '-n', '1']);
+  assert.deepEqual(
+    withImage.results.map((r) => colourOf(r.path)),
+    ['red', 'red', 'red'],
+  );
+  const awayFromImage = await searchJson([
+    'search-text',
+    'red',
+    '--subtract-image',
+    join(folderB, 'red-0.jpg'),
+    '--add',
+    'yellow',
+    '-n',
+    '1',
+  ]);
   assert.equal(colourOf(awayFromImage.results[0].path), 'yellow');
 });
 
@@ -60,7 +82,10 @@ test('search-image with a red file returns red images first and does not add the
   const before = JSON.parse((await cli('status', '--json')).stdout).images;
   const out = await searchJson(['search-image', join(outside, 'query-red.jpg'), '-n', '10']);
   assert.equal(out.results.length, 10);
-  assert.ok(out.results.every((r) => colourOf(r.path) === 'red'), out.results.map((r) => r.path).join('\n'));
+  assert.ok(
+    out.results.every((r) => colourOf(r.path) === 'red'),
+    out.results.map((r) => r.path).join('\n'),
+  );
   assert.ok(out.results[0].score > 0.99);
   assert.equal(JSON.parse((await cli('status', '--json')).stdout).images, before);
 
@@ -75,7 +100,10 @@ test('search-image with a catalogue id uses its stored vector and leaves it out'
   const out = await searchJson(['search-image', String(first.id), '-n', '5']);
   assert.equal(out.results.length, 5);
   assert.ok(!out.results.some((r) => r.id === first.id));
-  assert.ok(out.results.every((r) => colourOf(r.path) === 'blue'), out.results.map((r) => r.path).join('\n'));
+  assert.ok(
+    out.results.every((r) => colourOf(r.path) === 'blue'),
+    out.results.map((r) => r.path).join('\n'),
+  );
   const missing = await cli('search-image', '99999');
   assert.equal(missing.code, 1);
   assert.match(missing.stderr, /no image with id 99999/);
@@ -105,7 +133,10 @@ test('--path limits to one folder and still returns K results through the ANN in
   for (const env of [viaIndex, {}]) {
     const out = await searchJson(['search-text', 'red', '-n', '5', '--path', folderA], env);
     assert.equal(out.results.length, 5);
-    assert.ok(out.results.every((r) => r.path.startsWith(`${folderA}/red-`)), out.results.map((r) => r.path).join('\n'));
+    assert.ok(
+      out.results.every((r) => r.path.startsWith(`${folderA}/red-`)),
+      out.results.map((r) => r.path).join('\n'),
+    );
   }
   // A glob, and a relative folder resolved against the working directory.
   const glob = await searchJson(['search-text', 'green', '-n', '10', '--path', `${join(work, 'photos')}/*/green-*`], viaIndex);
@@ -118,13 +149,19 @@ test('--path limits to one folder and still returns K results through the ANN in
 
 test('--camera, --after/--before, --min-width/--min-height and --format filter every search', async () => {
   const camera = await searchJson(['search-text', 'red', '--camera', 'picsiftcam']);
-  assert.deepEqual(camera.results.map((r) => name(r.path)), ['b/cam-red.jpg', 'b/cam-green.jpg']);
+  assert.deepEqual(
+    camera.results.map((r) => name(r.path)),
+    ['b/cam-red.jpg', 'b/cam-green.jpg'],
+  );
   const model = await searchJson(['search-text', 'red', '--camera', 'MODEL 7']);
   assert.equal(model.results.length, 3);
   const day = await searchJson(['search-text', 'green', '--after', '2021-06-05', '--before', '2021-06-06']);
   assert.deepEqual(day.results.map((r) => name(r.path)).sort(), ['b/cam-red.jpg', 'b/other-red.jpg']);
   const afternoon = await searchJson(['search-text', 'red', '--after', '2021-06-05T12:00', '--before', '2022']);
-  assert.deepEqual(afternoon.results.map((r) => name(r.path)), ['b/cam-red.jpg']);
+  assert.deepEqual(
+    afternoon.results.map((r) => name(r.path)),
+    ['b/cam-red.jpg'],
+  );
   // Photos without EXIF are dated by their file time: written minutes ago.
   const recent = await searchJson(['search-text', 'red', '--after', String(new Date().getFullYear() - 1), '-n', '1000']);
   assert.equal(recent.results.length, 8 + 3 + 30 + 15 + 1);
@@ -134,7 +171,10 @@ test('--camera, --after/--before, --min-width/--min-height and --format filter e
   assert.deepEqual(new Set(wideNames.slice(0, 10)), new Set(Array.from({ length: 10 }, (_, i) => `b/red-${20 + i}.jpg`)));
   assert.deepEqual(wideNames.slice(10), ['b/big-blue.png']);
   const png = await searchJson(['search-text', 'red', '--format', 'PNG']);
-  assert.deepEqual(png.results.map((r) => name(r.path)), ['b/big-blue.png']);
+  assert.deepEqual(
+    png.results.map((r) => name(r.path)),
+    ['b/big-blue.png'],
+  );
   const none = await searchJson(['search-text', 'red', '--path', join(work, 'nowhere')]);
   assert.deepEqual(none.results, []);
 });

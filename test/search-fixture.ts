@@ -17,7 +17,12 @@ async function writeExifJpeg(path: string, rgb: Rgb, make: string, date: string)
 
 /** Where writeSearchPhotos puts things under `work`. */
 export function searchPhotoFolders(work: string) {
-  return { photos: join(work, 'photos'), folderA: join(work, 'photos', 'a'), folderB: join(work, 'photos', 'b'), outside: join(work, 'outside') };
+  return {
+    photos: join(work, 'photos'),
+    folderA: join(work, 'photos', 'a'),
+    folderB: join(work, 'photos', 'b'),
+    outside: join(work, 'outside'),
+  };
 }
 
 /**
@@ -37,10 +42,11 @@ export async function writeSearchPhotos(work: string): Promise<void> {
   for (const colour of ['yellow', 'green', 'blue'] as const) {
     for (let i = 0; i < 5; i++) await writeSolidJpeg(join(folderB, `${colour}-${i}.jpg`), shade(COLOURS[colour], i), 80 + i, 60);
   }
-  await sharp({ create: { width: 400, height: 300, channels: 3, background: { r: 20, g: 30, b: 220 } } }).png().toFile(join(folderB, 'big-blue.png'));
+  await sharp({ create: { width: 400, height: 300, channels: 3, background: { r: 20, g: 30, b: 220 } } })
+    .png()
+    .toFile(join(folderB, 'big-blue.png'));
   await writeExifJpeg(join(folderB, 'cam-red.jpg'), COLOURS.red, 'PicsiftCam', '2021:06:05 14:03:09');
   await writeExifJpeg(join(folderB, 'cam-green.jpg'), COLOURS.green, 'PicsiftCam', '2019:01:02 08:00:00');
   await writeExifJpeg(join(folderB, 'other-red.jpg'), COLOURS.red, 'OtherMaker', '2021:06:05 10:00:00');
   await writeSolidJpeg(join(outside, 'query-red.jpg'), [225, 25, 30], 50, 50);
 }
-

@@ -43,7 +43,10 @@ async function writeRotatedExifPhoto(path: string): Promise<void> {
   const raw = Buffer.alloc(w * h * 3);
   for (let i = 0; i < w * h; i++) raw.set(i % w < w / 2 ? COLOURS.red : COLOURS.blue, i * 3);
   await sharp(raw, { raw: { width: w, height: h, channels: 3 } })
-    .withExif({ IFD0: { Make: 'PicsiftCam', Model: 'Model 7' }, IFD2: { DateTimeOriginal: '2021:06:05 14:03:09', OffsetTimeOriginal: '+02:00' } })
+    .withExif({
+      IFD0: { Make: 'PicsiftCam', Model: 'Model 7' },
+      IFD2: { DateTimeOriginal: '2021:06:05 14:03:09', OffsetTimeOriginal: '+02:00' },
+    })
     .withMetadata({ orientation: 6 })
     .jpeg()
     .toFile(path);
@@ -70,7 +73,9 @@ before(async () => {
   await writeColourPhotos(photos, 3);
   await writeRotatedExifPhoto(join(photos, 'rotated.jpg'));
   await writeSolidJpeg(join(photos, 'victim.jpg'), COLOURS.green, 80, 60);
-  await sharp({ create: { width: 50, height: 40, channels: 4, background: { r: 245, g: 225, b: 30, alpha: 1 } } }).png().toFile(join(photos, 'yellow.png'));
+  await sharp({ create: { width: 50, height: 40, channels: 4, background: { r: 245, g: 225, b: 30, alpha: 1 } } })
+    .png()
+    .toFile(join(photos, 'yellow.png'));
   // A JPEG signature and then nothing decodable: registered, then recorded as failed.
   writeFileSync(join(photos, 'broken.jpg'), Buffer.concat([Buffer.from([0xff, 0xd8, 0xff, 0xe0]), Buffer.alloc(2000, 7)]));
   await indexWithCli(library, photos);
@@ -97,7 +102,10 @@ describe('search', () => {
     });
     // The three solid red photos, then the photo that is half red.
     assert.deepEqual(
-      body.results.slice(0, 3).map((h) => String(h.path).slice(photos.length + 1)).sort(),
+      body.results
+        .slice(0, 3)
+        .map((h) => String(h.path).slice(photos.length + 1))
+        .sort(),
       ['red-0.jpg', 'red-1.jpg', 'red-2.jpg'],
     );
     assert.equal(body.results[3].path, join(photos, 'rotated.jpg'));
@@ -106,18 +114,32 @@ describe('search', () => {
     const cli = await runCli(['--library', library, 'search-text', 'red', '--json', '-n', '5']);
     assert.equal(cli.code, 0, cli.stderr);
     const expected = JSON.parse(cli.stdout) as typeof body;
-    assert.deepEqual(body.results.map(({ thumbnail: _, ...rest }) => rest), expected.results);
+    assert.deepEqual(
+      body.results.map(({ thumbnail: _, ...rest }) => rest),
+      expected.results,
+    );
   });
 
   test('k defaults to 20 and may be 1000; q of 500 characters is accepted', async () => {
-    assert.equal((((await get('/api/search?q=blue')).json()) as { results: unknown[] }).results.length, 20);
+    assert.equal(((await get('/api/search?q=blue')).json() as { results: unknown[] }).results.length, 20);
     const all = (await get('/api/search?q=blue&k=1000')).json() as { results: unknown[] };
     assert.equal(all.results.length, server.service.status().embedded);
     assert.equal((await get(`/api/search?q=${'b'.repeat(500)}&k=1`)).status, 200);
   });
 
   test('invalid search parameters are 400 with a JSON error', async () => {
-    for (const query of ['', '?k=5', '?q=', '?q=%20%20', `?q=${'x'.repeat(501)}`, '?q=red&k=0', '?q=red&k=1001', '?q=red&k=abc', '?q=red&k=1.5', '?q=red&k=-3']) {
+    for (const query of [
+      '',
+      '?k=5',
+      '?q=',
+      '?q=%20%20',
+      `?q=${'x'.repeat(501)}`,
+      '?q=red&k=0',
+      '?q=red&k=1001',
+      '?q=red&k=abc',
+      '?q=red&k=1.5',
+      '?q=red&k=-3',
+    ]) {
       assertJsonError(await get(`/api/search${query}`), 400, `/api/search${query}`);
     }
     assert.match(((await get(`/api/search?q=${'x'.repeat(501)}`)).json() as { error: string }).error, /500/);
@@ -132,9 +154,18 @@ describe('search', () => {
     assert.deepEqual(Object.keys(body), ['id', 'model', 'results']);
     assert.equal(body.id, id);
     assert.equal(body.model, models.colorClip);
-    assert.deepEqual(body.results.map((h) => h.rank), [1, 2, 3]);
+    assert.deepEqual(
+      body.results.map((h) => h.rank),
+      [1, 2, 3],
+    );
     assert.ok(!body.results.some((h) => h.id === id), 'an image is not its own neighbour');
-    assert.deepEqual(body.results.slice(0, 2).map((h) => h.path).sort(), [join(photos, 'red-0.jpg'), join(photos, 'red-2.jpg')]);
+    assert.deepEqual(
+      body.results
+        .slice(0, 2)
+        .map((h) => h.path)
+        .sort(),
+      [join(photos, 'red-0.jpg'), join(photos, 'red-2.jpg')],
+    );
   });
 
   test('similar: unknown id 404, an image without a vector 409, bad k 400', async () => {
@@ -191,13 +222,18 @@ describe('images', () => {
     // Orientation applied: portrait, red (the stored left half) on top.
     const { data, info } = await sharp(r.body).raw().toBuffer({ resolveWithObject: true });
     assert.deepEqual([info.width, info.height], [60, 120]);
-    const pixel = (x: number, y: number) => [...data.subarray((y * info.width + x) * info.channels, (y * info.width + x) * info.channels + 3)];
+    const pixel = (x: number, y: number) => [
+      ...data.subarray((y * info.width + x) * info.channels, (y * info.width + x) * info.channels + 3),
+    ];
     assert.ok(pixel(30, 10)[0] > 180 && pixel(30, 10)[2] < 90, `top is red: ${pixel(30, 10)}`);
     assert.ok(pixel(30, 110)[2] > 180 && pixel(30, 110)[0] < 90, `bottom is blue: ${pixel(30, 110)}`);
 
     // On disk in the library, written atomically (no temporary file left over).
     const cached = readdirSync(join(library, 'thumbnails'), { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.jpg'));
-    assert.ok(cached.some((f) => f.includes(`${id}-`)), `cached thumbnails: ${cached}`);
+    assert.ok(
+      cached.some((f) => f.includes(`${id}-`)),
+      `cached thumbnails: ${cached}`,
+    );
     assert.ok(!readdirSync(join(library, 'thumbnails'), { recursive: true, encoding: 'utf8' }).some((f) => f.endsWith('.tmp')));
 
     const again = await get(`/api/images/${id}/thumbnail`, { 'if-none-match': etag });
@@ -218,14 +254,24 @@ describe('images', () => {
     await indexWithCli(library, path);
     const id = idOf(path);
     const first = await get(`/api/images/${id}/thumbnail`);
-    assert.deepEqual(await sharp(first.body).metadata().then((m) => [m.width, m.height]), [400, 222]);
+    assert.deepEqual(
+      await sharp(first.body)
+        .metadata()
+        .then((m) => [m.width, m.height]),
+      [400, 222],
+    );
 
     await writeSolidJpeg(path, COLOURS.black, 300, 300);
     utimesSync(path, new Date(), new Date(Date.now() + 5000));
     const edited = await get(`/api/images/${id}/thumbnail`, { 'if-none-match': String(first.headers.etag) });
     assert.equal(edited.status, 200, 'a changed photo gets a new thumbnail, not a 304');
     assert.notEqual(edited.headers.etag, first.headers.etag);
-    assert.deepEqual(await sharp(edited.body).metadata().then((m) => [m.width, m.height]), [300, 300]);
+    assert.deepEqual(
+      await sharp(edited.body)
+        .metadata()
+        .then((m) => [m.width, m.height]),
+      [300, 300],
+    );
     const versions = readdirSync(join(library, 'thumbnails', 'small'), { recursive: true, encoding: 'utf8' }).filter((f) =>
       f.split('/').pop()!.startsWith(`${id}-`),
     );
@@ -374,7 +420,16 @@ describe('security', () => {
     const guarded = await serve(t, { library, host: '0.0.0.0', token: TOKEN });
     const url = guarded.url.replace('0.0.0.0', '127.0.0.1');
     const at = (path: string, headers: Record<string, string> = {}) => rawGet(url, path, headers);
-    for (const path of ['/', '/app.js', '/api/status', '/api/search?q=red', `/api/images/${ids['red-0.jpg']}/thumbnail`, '/api/openapi.json', '/nope', '/api/images/../../etc/passwd']) {
+    for (const path of [
+      '/',
+      '/app.js',
+      '/api/status',
+      '/api/search?q=red',
+      `/api/images/${ids['red-0.jpg']}/thumbnail`,
+      '/api/openapi.json',
+      '/nope',
+      '/api/images/../../etc/passwd',
+    ]) {
       const r = await at(path);
       assertJsonError(r, 401, path);
       assert.match(String(r.headers['www-authenticate']), /^Bearer/);
@@ -453,7 +508,10 @@ describe('serving a live library', () => {
   test('OpenAPI 3 document describes every API route and its limits', async () => {
     const r = await get('/api/openapi.json');
     assert.equal(r.status, 200);
-    const doc = r.json() as { openapi: string; paths: Record<string, Record<string, { parameters: { name: string; in: string; schema: Record<string, unknown> }[] }>> };
+    const doc = r.json() as {
+      openapi: string;
+      paths: Record<string, Record<string, { parameters: { name: string; in: string; schema: Record<string, unknown> }[] }>>;
+    };
     assert.match(doc.openapi, /^3\./);
     assert.deepEqual(Object.keys(doc.paths).sort(), [
       '/api/duplicates',
@@ -468,7 +526,10 @@ describe('serving a live library', () => {
     const search = doc.paths['/api/search'].get.parameters;
     assert.equal(search.find((p) => p.name === 'q')?.schema.maxLength, 500);
     assert.equal(search.find((p) => p.name === 'k')?.schema.maximum, 1000);
-    assert.deepEqual(doc.paths['/api/images/{id}/file'].get.parameters.map((p) => [p.name, p.in]), [['id', 'path']]);
+    assert.deepEqual(
+      doc.paths['/api/images/{id}/file'].get.parameters.map((p) => [p.name, p.in]),
+      [['id', 'path']],
+    );
   });
 
   test('an empty library is served without a model download, and says so', async (t) => {
@@ -486,7 +547,10 @@ describe('serving a live library', () => {
     await writeSolidJpeg(join(more, 'late-red.jpg'), COLOURS.red, 90, 90);
     await indexWithCli(library, more);
     const body = (await get('/api/search?q=red&k=4')).json() as { results: { path: string }[] };
-    assert.ok(body.results.some((h) => h.path === join(more, 'late-red.jpg')), JSON.stringify(body.results));
+    assert.ok(
+      body.results.some((h) => h.path === join(more, 'late-red.jpg')),
+      JSON.stringify(body.results),
+    );
     const rebuilt = await runCli(['--library', library, 'build-index', '--rebuild']);
     assert.equal(rebuilt.code, 0, rebuilt.stderr);
     const again = (await get('/api/search?q=red&k=4')).json() as { results: { path: string }[] };

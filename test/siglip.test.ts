@@ -13,7 +13,6 @@ import { resolveModel } from '../src/model/model-files.js';
 import { ImageEncoder, TextEncoder } from '../src/model/encoders.js';
 import { COLOURS, models, runCli, tempDir, writeSolidJpeg } from './support.js';
 
-
 test('the family is read from config.json: SigLIP pads to 64 tokens and lowercases, CLIP pads to the longest', () => {
   assert.deepEqual(readModelFamily(models.colorSiglip), {
     name: 'siglip',
@@ -64,7 +63,10 @@ test('Hebrew, Arabic, Russian, Chinese and upper-case queries return what "red" 
   };
   const english = await search('red');
   assert.deepEqual(
-    english.results.slice(0, 2).map((r) => r.path.replace(/.*\//, '')).sort(),
+    english.results
+      .slice(0, 2)
+      .map((r) => r.path.replace(/.*\//, ''))
+      .sort(),
     ['red-wide.jpg', 'red.jpg'],
   );
   for (const query of ['אדום', 'أحمر', 'красный', '红', 'RED', 'A photo of a Red car']) {

@@ -36,7 +36,9 @@ export async function writeSolidJpeg(path: string, rgb: [number, number, number]
     const noise = (seed % 21) - 10;
     pixels[i] = Math.max(0, Math.min(255, rgb[i % 3] + noise));
   }
-  await sharp(pixels, { raw: { width, height, channels: 3 } }).jpeg({ quality: 90 }).toFile(path);
+  await sharp(pixels, { raw: { width, height, channels: 3 } })
+    .jpeg({ quality: 90 })
+    .toFile(path);
 }
 
 export interface CliResult {
@@ -68,7 +70,9 @@ export function startCli(args: string[]): { child: ReturnType<typeof spawn>; don
   let stderr = '';
   child.stdout!.on('data', (d) => (stdout += d));
   child.stderr!.on('data', (d) => (stderr += d));
-  const done = new Promise<CliResult>((resolve) => child.on('close', (code, signal) => resolve({ code: code ?? (signal ? -1 : null), stdout, stderr })));
+  const done = new Promise<CliResult>((resolve) =>
+    child.on('close', (code, signal) => resolve({ code: code ?? (signal ? -1 : null), stdout, stderr })),
+  );
   return { child, done };
 }
 

@@ -93,7 +93,6 @@ function noiseImages(n: number): ort.Tensor {
   return new ort.Tensor('float32', data, [n, 3, SIZE, SIZE]);
 }
 
-
 function argmax(v: Float32Array): number {
   return v.indexOf(Math.max(...v));
 }
@@ -152,23 +151,26 @@ describe('tokenizers', () => {
       const [startOfText, endOfText] = [text_config.bos_token_id, text_config.eos_token_id];
       const ids = new Set<bigint>();
       for (const word of words) {
-        const data = [...(await tokenIds(model, [word])).data as BigInt64Array].map(Number);
+        const data = [...((await tokenIds(model, [word])).data as BigInt64Array)].map(Number);
         assert.equal(data.length, 3, `"${word}" → ${data}`);
         assert.deepEqual([data[0], data[2]], [startOfText, endOfText]);
         ids.add(BigInt(data[1]));
         // The normaliser lowercases, so capitals reach the same token.
-        const upper = [...(await tokenIds(model, [word.toUpperCase()])).data as BigInt64Array].map(Number);
+        const upper = [...((await tokenIds(model, [word.toUpperCase()])).data as BigInt64Array)].map(Number);
         assert.deepEqual(upper, data, `"${word.toUpperCase()}"`);
       }
       assert.equal(ids.size, words.length, 'distinct words share a token');
     });
 
     test(`${model}: other text falls back to byte symbols`, async () => {
-      const data = [...(await tokenIds(model, ['Zebra-crossing, 2024!'])).data as BigInt64Array].map(Number);
+      const data = [...((await tokenIds(model, ['Zebra-crossing, 2024!'])).data as BigInt64Array)].map(Number);
       const inner = data.slice(1, -1);
       assert.ok(inner.length > 5);
       // Ids below 512 are the byte symbols (with and without "</w>"): nothing became <unk>.
-      assert.ok(inner.every((id) => id < 512), `${inner}`);
+      assert.ok(
+        inner.every((id) => id < 512),
+        `${inner}`,
+      );
     });
   }
 });
@@ -210,7 +212,10 @@ describe('encoders', () => {
         const q8 = readFileSync(join(modelDir(model), 'onnx', `${name}_quantized.onnx`));
         assert.ok(!fp32.equals(q8));
         const graph = onnx.ModelProto.decode(q8).graph!;
-        assert.ok(graph.initializer!.some((t) => t.dataType === onnx.TensorProto.DataType.INT8), `${model} ${name}`);
+        assert.ok(
+          graph.initializer!.some((t) => t.dataType === onnx.TensorProto.DataType.INT8),
+          `${model} ${name}`,
+        );
         assert.ok(graph.node!.some((n) => n.opType === 'DequantizeLinear'));
       }
     }
@@ -233,7 +238,11 @@ describe('color-clip', () => {
     for (const quantized of [false, true]) {
       test(`${model}${quantized ? ' (q8)' : ''}: each colour's word ranks its own image first`, async () => {
         const images = await embedImages(model, flatColorImages(pureColors), quantized);
-        const texts = await embedTexts(model, COLORS.map((c) => ENGLISH_COLOR_WORDS[c][0]), quantized);
+        const texts = await embedTexts(
+          model,
+          COLORS.map((c) => ENGLISH_COLOR_WORDS[c][0]),
+          quantized,
+        );
         COLORS.forEach((color, c) => {
           assert.equal(argmax(images[c]), c, `${color} image → ${images[c]}`);
           const own = cosine(texts[c], images[c]);
@@ -246,7 +255,14 @@ describe('color-clip', () => {
   }
 
   test('a muted colour still lands on the nearest prototype', async () => {
-    const [dullRed, paleBlue, darkGrey] = await embedImages('color-clip', flatColorImages([[0.8, 0.2, 0.15], [0.3, 0.35, 0.9], [0.1, 0.1, 0.12]]));
+    const [dullRed, paleBlue, darkGrey] = await embedImages(
+      'color-clip',
+      flatColorImages([
+        [0.8, 0.2, 0.15],
+        [0.3, 0.35, 0.9],
+        [0.1, 0.1, 0.12],
+      ]),
+    );
     assert.equal(COLORS[argmax(dullRed)], 'red');
     assert.equal(COLORS[argmax(paleBlue)], 'blue');
     assert.equal(COLORS[argmax(darkGrey)], 'black');

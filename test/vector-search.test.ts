@@ -28,9 +28,15 @@ function libraryWith(t: Parameters<typeof tempDir>[0], count: number) {
 }
 
 function add(catalog: SqliteCatalog, from: number, count: number): void {
-  register(catalog, Array.from({ length: count }, (_, i) => ({ path: `/p/${from + i}.jpg`, size: 1, mtimeMs: 1, format: 'jpg' })));
+  register(
+    catalog,
+    Array.from({ length: count }, (_, i) => ({ path: `/p/${from + i}.jpg`, size: 1, mtimeMs: 1, format: 'jpg' })),
+  );
   const pending = catalog.pendingImages(0, count + from + 1);
-  catalog.commitBatch(pending.map((r) => ({ id: r.id, size: 1, mtimeMs: 1, vector: randomUnit(r.id), width: 1, height: 1, contentHash: '' })), []);
+  catalog.commitBatch(
+    pending.map((r) => ({ id: r.id, size: 1, mtimeMs: 1, vector: randomUnit(r.id), width: 1, height: 1, contentHash: '' })),
+    [],
+  );
 }
 
 function bruteForce(catalog: SqliteCatalog, q: Float32Array, k: number): number[] {
@@ -46,7 +52,10 @@ const MODEL = { id: 'test', dtype: 'fp32', dims: DIMS };
 test('without an index, search is exact', (t) => {
   const { catalog } = libraryWith(t, 300);
   const q = randomUnit(12345);
-  assert.deepEqual(searchVectors(catalog, null, q, 10).map((h) => h.id), bruteForce(catalog, q, 10));
+  assert.deepEqual(
+    searchVectors(catalog, null, q, 10).map((h) => h.id),
+    bruteForce(catalog, q, 10),
+  );
 });
 
 test('with an index, results agree with exact search and scores are exact cosines', (t) => {
@@ -104,5 +113,8 @@ test('refreshing adds only the new vectors; a damaged manifest falls back to exa
   writeFileSync(join(indexDir, 'manifest.json'), '{ not json');
   assert.equal(AnnIndex.open(indexDir), null);
   const q = randomUnit(4242);
-  assert.deepEqual(searchVectors(catalog, null, q, 5).map((h) => h.id), bruteForce(catalog, q, 5));
+  assert.deepEqual(
+    searchVectors(catalog, null, q, 5).map((h) => h.id),
+    bruteForce(catalog, q, 5),
+  );
 });

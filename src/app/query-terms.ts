@@ -22,7 +22,12 @@ export interface ExtraTerms {
 /** Option names for messages, e.g. { add: '--add', … } on the command line. */
 export type TermNames = Record<keyof ExtraTerms, string>;
 
-export const CLI_TERM_NAMES: TermNames = { add: '--add', subtract: '--subtract', addImage: '--add-image', subtractImage: '--subtract-image' };
+export const CLI_TERM_NAMES: TermNames = {
+  add: '--add',
+  subtract: '--subtract',
+  addImage: '--add-image',
+  subtractImage: '--subtract-image',
+};
 
 /** Parses "[WEIGHT:]VALUE" options into signed terms; throws with the option's name on a bad one. */
 export function parseExtraTerms(extra: ExtraTerms, names: TermNames, imageRef = parseImageRef): WeightedTerm[] {

@@ -24,20 +24,31 @@ export function verifyLibrary(catalog: Catalog, paths: LibraryPaths): VerifyRepo
   const counts = catalog.counts();
   const catalogProblems = model ? catalog.verify(model.dims) : [];
   if (!model && counts.embedded > 0) {
-    catalogProblems.push({ kind: 'embedded-without-vector', imageId: 0, path: null, detail: 'images are embedded but the library records no model' });
+    catalogProblems.push({
+      kind: 'embedded-without-vector',
+      imageId: 0,
+      path: null,
+      detail: 'images are embedded but the library records no model',
+    });
   }
   const indexProblems: IndexProblem[] = [];
   const manifest = readManifest(paths.index);
   if (manifest && model) {
     if (manifest.model.id !== model.id || manifest.model.dtype !== model.dtype || manifest.model.dims !== model.dims) {
-      indexProblems.push({ kind: 'index-other-model', detail: `index was built with ${manifest.model.id} (${manifest.model.dtype}), the library holds ${model.id} (${model.dtype})` });
+      indexProblems.push({
+        kind: 'index-other-model',
+        detail: `index was built with ${manifest.model.id} (${manifest.model.dtype}), the library holds ${model.id} (${model.dtype})`,
+      });
     } else {
       try {
         const index = AnnIndex.open(paths.index)!;
         const covered = [...catalog.vectorsAfter(0)].filter((v) => v.seq <= manifest.watermark).map((v) => v.id);
         const missing = index.missing(covered);
         if (missing.length > 0) {
-          indexProblems.push({ kind: 'index-missing-vectors', detail: `${missing.length} vectors the index claims to hold are absent from it (first: image ${missing[0]})` });
+          indexProblems.push({
+            kind: 'index-missing-vectors',
+            detail: `${missing.length} vectors the index claims to hold are absent from it (first: image ${missing[0]})`,
+          });
         }
       } catch (err) {
         indexProblems.push({ kind: 'index-unreadable', detail: (err as Error).message });

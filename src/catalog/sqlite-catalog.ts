@@ -124,9 +124,7 @@ export class SqliteCatalog implements Catalog {
         'SELECT v.vector, i.width, i.height FROM images i JOIN vectors v ON v.image_id = i.id WHERE i.content_hash = ? LIMIT 1',
       ),
       deleteVector: this.db.prepare('DELETE FROM vectors WHERE image_id = ?'),
-      pending: this.db.prepare(
-        `SELECT * FROM images WHERE status = 'pending' AND id > ? ORDER BY id LIMIT ?`,
-      ),
+      pending: this.db.prepare(`SELECT * FROM images WHERE status = 'pending' AND id > ? ORDER BY id LIMIT ?`),
       insertVector: this.db.prepare('INSERT INTO vectors (image_id, vector) VALUES (?, ?)'),
       markEmbedded: this.db.prepare(
         `UPDATE images SET status = 'embedded', size = ?, mtime_ms = ?, width = ?, height = ?, content_hash = ?,
@@ -143,9 +141,7 @@ export class SqliteCatalog implements Catalog {
             WHERE o.content_hash = @hash AND o.id <> @id ORDER BY o.taken_at IS NULL, o.id LIMIT 1)
          WHERE id = @id`,
       ),
-      markFailed: this.db.prepare(
-        `UPDATE images SET status = 'failed', error = ? WHERE id = ? AND status = 'pending'`,
-      ),
+      markFailed: this.db.prepare(`UPDATE images SET status = 'failed', error = ? WHERE id = ? AND status = 'pending'`),
       getMeta: this.db.prepare('SELECT value FROM meta WHERE key = ?'),
       setMeta: this.db.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value'),
       counts: this.db.prepare('SELECT status, count(*) AS n FROM images GROUP BY status'),
@@ -191,8 +187,7 @@ export class SqliteCatalog implements Catalog {
     const out = new Map<string, KnownFile>();
     for (const path of paths) {
       const row = this.stmt.findKnown.get(path) as
-        | { size: number; mtime_ms: number; status: KnownFile['status']; content_hash: string | null }
-        | undefined;
+        { size: number; mtime_ms: number; status: KnownFile['status']; content_hash: string | null } | undefined;
       if (row) out.set(path, { size: row.size, mtimeMs: row.mtime_ms, status: row.status, contentHash: row.content_hash });
     }
     return out;
@@ -205,8 +200,7 @@ export class SqliteCatalog implements Catalog {
       for (const f of files) {
         const mtime = Math.trunc(f.mtimeMs);
         const row = this.stmt.findForRegister.get(f.path) as
-          | { id: number; size: number; mtime_ms: number; status: string; content_hash: string | null; has_vector: 1 | null }
-          | undefined;
+          { id: number; size: number; mtime_ms: number; status: string; content_hash: string | null; has_vector: 1 | null } | undefined;
         if (f.notImage !== undefined) {
           if (row) this.stmt.deleteVector.run(row.id);
           this.stmt.upsertSkipped.run({ path: f.path, size: f.size, mtime, now, scan: scanId, reason: f.notImage });
@@ -275,11 +269,21 @@ export class SqliteCatalog implements Catalog {
       .iterate() as IterableIterator<{ id: number; path: string | null; status: string | null; vector: Buffer }>;
     for (const r of vectors) {
       if (r.status !== 'embedded' && r.status !== 'removed') {
-        problems.push({ kind: 'vector-without-embedded-image', imageId: r.id, path: r.path, detail: `has a vector but its image is ${r.status ?? 'missing'}` });
+        problems.push({
+          kind: 'vector-without-embedded-image',
+          imageId: r.id,
+          path: r.path,
+          detail: `has a vector but its image is ${r.status ?? 'missing'}`,
+        });
         continue;
       }
       if (r.vector.byteLength !== dims * 4) {
-        problems.push({ kind: 'vector-wrong-dims', imageId: r.id, path: r.path, detail: `vector has ${r.vector.byteLength / 4} dimensions, the library's model has ${dims}` });
+        problems.push({
+          kind: 'vector-wrong-dims',
+          imageId: r.id,
+          path: r.path,
+          detail: `vector has ${r.vector.byteLength / 4} dimensions, the library's model has ${dims}`,
+        });
         continue;
       }
       const v = blobToVector(r.vector);
@@ -317,8 +321,7 @@ export class SqliteCatalog implements Catalog {
       for (const e of embedded) {
         // Guarded on status = 'pending' so that a concurrent re-scan that changed
         // the file (or another writer that got there first) is never overwritten.
-        const changed = this.stmt.markEmbedded
-          .run(e.size, Math.trunc(e.mtimeMs), e.width, e.height, e.contentHash, now, e.id).changes;
+        const changed = this.stmt.markEmbedded.run(e.size, Math.trunc(e.mtimeMs), e.width, e.height, e.contentHash, now, e.id).changes;
         if (changed === 1) {
           this.stmt.deleteVector.run(e.id);
           this.stmt.insertVector.run(e.id, vectorToBlob(e.vector));
@@ -336,14 +339,16 @@ export class SqliteCatalog implements Catalog {
   }
 
   claimModel(model: ModelIdentity): void {
-    this.db.transaction(() => {
-      const recorded = this.model();
-      if (!recorded) {
-        this.stmt.setMeta.run('model', JSON.stringify(model));
-      } else if (recorded.id !== model.id || recorded.dtype !== model.dtype || recorded.dims !== model.dims) {
-        throw new ModelMismatchError(this.location, recorded, model);
-      }
-    }).immediate();
+    this.db
+      .transaction(() => {
+        const recorded = this.model();
+        if (!recorded) {
+          this.stmt.setMeta.run('model', JSON.stringify(model));
+        } else if (recorded.id !== model.id || recorded.dtype !== model.dtype || recorded.dims !== model.dims) {
+          throw new ModelMismatchError(this.location, recorded, model);
+        }
+      })
+      .immediate();
   }
 
   counts(): StatusCounts {
@@ -363,9 +368,7 @@ export class SqliteCatalog implements Catalog {
   images(ids: readonly number[]): Map<number, ImageRecord> {
     const out = new Map<number, ImageRecord>();
     for (const chunk of chunks(ids, 500)) {
-      const rows = this.db
-        .prepare(`SELECT * FROM images WHERE id IN (${chunk.map(() => '?').join(',')})`)
-        .all(...chunk) as ImageRow[];
+      const rows = this.db.prepare(`SELECT * FROM images WHERE id IN (${chunk.map(() => '?').join(',')})`).all(...chunk) as ImageRow[];
       for (const r of rows) out.set(r.id, toRecord(r));
     }
     return out;
@@ -401,7 +404,17 @@ export class SqliteCatalog implements Catalog {
     this.db.transaction(() => {
       for (const image of images) {
         const status = image.vector ? 'embedded' : 'pending';
-        const info = insert.run(image.path, image.size, Math.trunc(image.mtimeMs), image.format, status, image.width, image.height, now, image.vector ? now : null);
+        const info = insert.run(
+          image.path,
+          image.size,
+          Math.trunc(image.mtimeMs),
+          image.format,
+          status,
+          image.width,
+          image.height,
+          now,
+          image.vector ? now : null,
+        );
         if (info.changes === 0) {
           result.skipped++;
           continue;
@@ -445,7 +458,12 @@ export class SqliteCatalog implements Catalog {
       )
       .pluck()
       .all() as string[];
-    return rows.map((ids) => ids.split(',').map(Number).sort((a, b) => a - b));
+    return rows.map((ids) =>
+      ids
+        .split(',')
+        .map(Number)
+        .sort((a, b) => a - b),
+    );
   }
 
   countVectorsUpTo(seq: number): number {

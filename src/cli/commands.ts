@@ -106,11 +106,7 @@ async function withLibrary<T>(options: GlobalOptions, work: (catalog: Catalog, p
 }
 
 /** Commands that change the library hold its writer lock; readers (search, status) never wait for it. */
-function asWriter<T>(
-  options: GlobalOptions,
-  purpose: string,
-  work: (catalog: Catalog, paths: LibraryPaths) => Promise<T>,
-): Promise<T> {
+function asWriter<T>(options: GlobalOptions, purpose: string, work: (catalog: Catalog, paths: LibraryPaths) => Promise<T>): Promise<T> {
   return withLibrary(options, async (catalog, paths) => {
     const lock = WriterLock.acquire(paths.root, purpose);
     try {
@@ -182,9 +178,7 @@ function refreshIndex(catalog: Catalog, paths: LibraryPaths, rebuild: boolean): 
     return;
   }
   const result = buildIndex(paths.index, model, (seq) => catalog.vectorsAfter(seq), { rebuild });
-  say(
-    `${result.refreshed ? 'refreshed' : 'built'} index: ${result.added} vectors added, ${result.manifest.count} in the index`,
-  );
+  say(`${result.refreshed ? 'refreshed' : 'built'} index: ${result.added} vectors added, ${result.manifest.count} in the index`);
 }
 
 export const commands = {
@@ -262,7 +256,11 @@ export const commands = {
       else {
         for (const p of report.catalog) process.stdout.write(`${p.kind}\timage ${p.imageId}\t${p.path ?? ''}\t${p.detail}\n`);
         for (const p of report.index) process.stdout.write(`${p.kind}\t${p.detail}\n`);
-        say(report.ok ? `library is consistent: ${report.images} images, ${report.vectors} vectors` : `${report.catalog.length + report.index.length} problems; \`picsift repair\` fixes them`);
+        say(
+          report.ok
+            ? `library is consistent: ${report.images} images, ${report.vectors} vectors`
+            : `${report.catalog.length + report.index.length} problems; \`picsift repair\` fixes them`,
+        );
       }
       if (!report.ok) process.exitCode = 1;
     }),
@@ -275,7 +273,9 @@ export const commands = {
         return;
       }
       const fixed = repairLibrary(catalog, paths, report);
-      say(`repaired: ${fixed.requeued} images go back to the embed queue (run picsift embed)${fixed.indexRebuilt ? '; index rebuilt' : ''}`);
+      say(
+        `repaired: ${fixed.requeued} images go back to the embed queue (run picsift embed)${fixed.indexRebuilt ? '; index rebuilt' : ''}`,
+      );
     }),
 
   importLegacy: (options: GlobalOptions & { db: string; embeddings: string }) =>

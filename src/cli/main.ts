@@ -19,12 +19,13 @@ const program = new Command()
   .description('Search a photo collection by text.')
   .showHelpAfterError()
   .addOption(
-    new Option('--library <dir>', 'folder that holds everything picsift writes')
-      .env('PICSIFT_LIBRARY')
-      .default(defaultLibraryDir()),
+    new Option('--library <dir>', 'folder that holds everything picsift writes').env('PICSIFT_LIBRARY').default(defaultLibraryDir()),
   )
-  .option('--model <id-or-dir>', 'Hugging Face model id or model directory (default: the library\'s model, else Xenova/clip-vit-base-patch32)')
-  .addOption(new Option('--dtype <dtype>', 'ONNX variant (default: the library\'s, else fp32)').choices(['fp32', 'q8']));
+  .option(
+    '--model <id-or-dir>',
+    "Hugging Face model id or model directory (default: the library's model, else Xenova/clip-vit-base-patch32)",
+  )
+  .addOption(new Option('--dtype <dtype>', "ONNX variant (default: the library's, else fp32)").choices(['fp32', 'q8']));
 
 program
   .command('run-pipeline')
@@ -40,8 +41,8 @@ const embedOptions = (cmd: Command): Command =>
     .option('--file-timeout <seconds>', 'give up on a file whose decoding takes longer', positiveInt('--file-timeout'), 60)
     .option('--retry-failed', 'try the images that failed before once more');
 
-embedOptions(program.command('embed').description('embed every registered image that has no vector yet')).action(
-  (_opts, cmd: Command) => commands.embed(cmd.optsWithGlobals()),
+embedOptions(program.command('embed').description('embed every registered image that has no vector yet')).action((_opts, cmd: Command) =>
+  commands.embed(cmd.optsWithGlobals()),
 );
 
 program

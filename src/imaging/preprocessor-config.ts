@@ -52,11 +52,11 @@ export function parsePreprocessorConfig(json: unknown, source: string): Preproce
   fields.boolean('do_convert_rgb', true);
 
   const resize = fields.boolean('do_resize', true) ? fields.resizeRule('size', siglip ? SIGLIP_DEFAULTS.size : undefined) : null;
-  const crop = fields.boolean('do_center_crop', siglip ? SIGLIP_DEFAULTS.doCenterCrop : true) ? fields.cropSize('crop_size') : fixedSize(resize);
+  const crop = fields.boolean('do_center_crop', siglip ? SIGLIP_DEFAULTS.doCenterCrop : true)
+    ? fields.cropSize('crop_size')
+    : fixedSize(resize);
   if (!crop) {
-    throw new Error(
-      `${source}: "do_center_crop" is false and "size" does not fix both height and width, so tensors would vary in size`,
-    );
+    throw new Error(`${source}: "do_center_crop" is false and "size" does not fix both height and width, so tensors would vary in size`);
   }
   const doRescale = fields.boolean('do_rescale', true);
   const rescaleFactor = fields.positiveNumber('rescale_factor', 1 / 255);

@@ -92,7 +92,10 @@ export class AnnIndex {
   static open(dir: string, options: { expansionSearch?: number } = {}): AnnIndex | null {
     const manifest = readManifest(dir);
     if (!manifest) return null;
-    const index = newIndex(manifest.model.dims, { ...manifest.params, expansionSearch: options.expansionSearch ?? DEFAULT_PARAMS.expansionSearch });
+    const index = newIndex(manifest.model.dims, {
+      ...manifest.params,
+      expansionSearch: options.expansionSearch ?? DEFAULT_PARAMS.expansionSearch,
+    });
     index.view(join(dir, manifest.file));
     return new AnnIndex(index, manifest);
   }
@@ -136,8 +139,7 @@ export function buildIndex(
 ): BuildResult {
   mkdirSync(dir, { recursive: true });
   const old = readManifest(dir);
-  const sameModel =
-    old && old.model.id === model.id && old.model.dtype === model.dtype && old.model.dims === model.dims;
+  const sameModel = old && old.model.id === model.id && old.model.dtype === model.dtype && old.model.dims === model.dims;
   const refresh = Boolean(sameModel && !options.rebuild);
   const params = refresh ? old!.params : (options.params ?? DEFAULT_PARAMS);
   const index = newIndex(model.dims, params);

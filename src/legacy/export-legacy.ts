@@ -32,7 +32,18 @@ export function exportLegacy(catalog: Catalog, outDir: string, dims: number): { 
           npy.append(image.vector);
           embeddingIndex = vectors++;
         }
-        insert.run(image.id, image.path, embeddingIndex, image.width, image.height, image.format, image.size, image.mtimeMs, image.status, image.contentHash);
+        insert.run(
+          image.id,
+          image.path,
+          embeddingIndex,
+          image.width,
+          image.height,
+          image.format,
+          image.size,
+          image.mtimeMs,
+          image.status,
+          image.contentHash,
+        );
         images++;
       }
     })();

@@ -43,7 +43,9 @@ export function readLegacyRows(dbPath: string): LegacyRow[] {
     if (missing.length > 0) throw new Error(`${dbPath}: table images lacks column(s) ${missing.join(', ')}`);
     const optional = (name: string) => (columns.includes(name) ? name : `NULL AS ${name}`);
     return db
-      .prepare(`SELECT file_path, embedding_index, ${optional('width')}, ${optional('height')}, ${optional('format')} FROM images ORDER BY ${columns.includes('id') ? 'id' : 'rowid'}`)
+      .prepare(
+        `SELECT file_path, embedding_index, ${optional('width')}, ${optional('height')}, ${optional('format')} FROM images ORDER BY ${columns.includes('id') ? 'id' : 'rowid'}`,
+      )
       .all() as LegacyRow[];
   } finally {
     db.close();
@@ -55,7 +57,15 @@ export function importLegacy(catalog: Catalog, dbPath: string, npyPath: string, 
   claimDims(header.cols);
   const rows = readLegacyRows(dbPath);
   const base = dirname(resolve(dbPath));
-  const report: LegacyImportReport = { rows: rows.length, vectors: header.rows, embedded: 0, pending: 0, skipped: 0, invalid: 0, dims: header.cols };
+  const report: LegacyImportReport = {
+    rows: rows.length,
+    vectors: header.rows,
+    embedded: 0,
+    pending: 0,
+    skipped: 0,
+    invalid: 0,
+    dims: header.cols,
+  };
   const BATCH = 5000;
   for (let start = 0; start < rows.length; start += BATCH) {
     const images = rows.slice(start, start + BATCH).map((row): ImportedImage => {

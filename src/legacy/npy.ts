@@ -34,7 +34,11 @@ export function readNpyHeader(path: string): NpyHeader {
     }
     if (descr !== '<f4') throw new Error(`${path}: dtype is '${descr}', expected little-endian float32 ('<f4')`);
     if (fortran !== 'False') throw new Error(`${path}: array is in Fortran order; save it C-ordered (np.ascontiguousarray)`);
-    const dims = shape.split(',').map((s) => s.trim()).filter((s) => s !== '').map(Number);
+    const dims = shape
+      .split(',')
+      .map((s) => s.trim())
+      .filter((s) => s !== '')
+      .map(Number);
     if (dims.length !== 2 || !dims.every((d) => Number.isInteger(d) && d >= 0)) {
       throw new Error(`${path}: shape (${shape}) is not two-dimensional (rows, dims)`);
     }

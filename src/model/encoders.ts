@@ -35,7 +35,9 @@ function embeddingDims(session: ModelSession, output: string, modelDir: string, 
   if (declared) return declared;
   const config = readJson(join(modelDir, 'config.json')) as { projection_dim?: unknown };
   if (typeof config.projection_dim === 'number') return config.projection_dim;
-  throw new Error(`cannot tell the embedding size of ${session.path}: its output "${output}" has no static width and config.json has no projection_dim`);
+  throw new Error(
+    `cannot tell the embedding size of ${session.path}: its output "${output}" has no static width and config.json has no projection_dim`,
+  );
 }
 
 export interface ImageEncoderOptions extends SessionOptions {

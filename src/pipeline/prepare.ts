@@ -62,12 +62,14 @@ export async function prepareBatch(records: readonly ImageRecord[], options: Pre
   const perImage = 3 * config.cropHeight * config.cropWidth;
   const pixels = new Float32Array(records.length * perImage);
   const timeoutMs = options.timeoutMs ?? DEFAULT_FILE_TIMEOUT_MS;
-  const one = (record: ImageRecord, slot: number): Promise<Outcome> => withTimeout(prepareOne(record, slot * perImage, pixels, options), timeoutMs);
+  const one = (record: ImageRecord, slot: number): Promise<Outcome> =>
+    withTimeout(prepareOne(record, slot * perImage, pixels, options), timeoutMs);
   const outcomes = await Promise.all(
     records.map((record, slot) =>
-      (options.limiter ? options.limiter.run(() => one(record, slot)) : one(record, slot)).catch(
-        (err: unknown): FailedImage => ({ id: record.id, reason: oneLine(err) }),
-      ),
+      (options.limiter ? options.limiter.run(() => one(record, slot)) : one(record, slot)).catch((err: unknown): FailedImage => ({
+        id: record.id,
+        reason: oneLine(err),
+      })),
     ),
   );
   // Close the gaps left by failures and reuses so the encoder sees only real images.

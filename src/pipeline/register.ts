@@ -60,7 +60,9 @@ async function hashChangedFiles(catalog: Catalog, files: ScannedFile[]): Promise
     const k = known.get(file.path);
     if (file.notImage !== undefined || !k || !k.contentHash || (k.size === file.size && k.mtimeMs === file.mtimeMs)) continue;
     try {
-      file.contentHash = createHash('sha256').update(await readFile(file.path)).digest('hex');
+      file.contentHash = createHash('sha256')
+        .update(await readFile(file.path))
+        .digest('hex');
     } catch {
       // Unreadable now: treat it as changed; embed will record why it fails.
     }

@@ -44,7 +44,8 @@ export function parseWeighted(spec: string, option: string): WeightedValue {
   const match = /^\s*(\d+(?:\.\d+)?|\.\d+):(.*)$/s.exec(spec);
   const weight = match ? Number(match[1]) : 1;
   const value = (match ? match[2] : spec).trim();
-  if (!(weight > 0) || !Number.isFinite(weight)) throw new QueryError(`${option}: the weight must be a positive number, not "${match?.[1]}"`);
+  if (!(weight > 0) || !Number.isFinite(weight))
+    throw new QueryError(`${option}: the weight must be a positive number, not "${match?.[1]}"`);
   if (value === '') throw new QueryError(`${option}: "${spec}" has no term after the weight`);
   return { weight, value };
 }

@@ -140,12 +140,18 @@ export function registerApiRoutes(
       schema: { querystring: duplicatesQuery, response: { 200: duplicatesResponse } },
       // A walk over the whole library: counted as a search.
       onRequest: searchLimit.onRequest,
-      config: { ...searchLimit.config, openapi: { summary: 'groups of identical files and near-duplicates (resized or re-encoded copies)' } },
+      config: {
+        ...searchLimit.config,
+        openapi: { summary: 'groups of identical files and near-duplicates (resized or re-encoded copies)' },
+      },
     },
     async (request) => {
       const { threshold } = request.query;
       const groups = service.duplicates(threshold);
-      return { threshold, groups: groups.map((g) => ({ kind: g.kind, images: g.images.map((i) => ({ ...i, thumbnail: thumbnailUrl(i.id) })) })) };
+      return {
+        threshold,
+        groups: groups.map((g) => ({ kind: g.kind, images: g.images.map((i) => ({ ...i, thumbnail: thumbnailUrl(i.id) })) })),
+      };
     },
   );
 
@@ -196,11 +202,7 @@ export function registerApiRoutes(
       const etag = thumbnails.etag(image, request.query.size);
       if (matchesEtag(request.headers['if-none-match'], etag)) return notModified(reply, etag);
       const path = await thumbnails.path(image, request.query.size);
-      return reply
-        .type('image/jpeg')
-        .header('etag', etag)
-        .header('cache-control', IMAGE_CACHE_CONTROL)
-        .send(createReadStream(path));
+      return reply.type('image/jpeg').header('etag', etag).header('cache-control', IMAGE_CACHE_CONTROL).send(createReadStream(path));
     },
   );
 

@@ -88,10 +88,7 @@ export function installAccessControl(app: FastifyInstance, token: string | undef
       );
     }
     if (typeof fromQuery === 'string' && fromCookie !== token) {
-      void reply.header(
-        'set-cookie',
-        `${cookieName()}=${token}; Path=/; HttpOnly; SameSite=Lax; Max-Age=${COOKIE_MAX_AGE_S}`,
-      );
+      void reply.header('set-cookie', `${cookieName()}=${token}; Path=/; HttpOnly; SameSite=Lax; Max-Age=${COOKIE_MAX_AGE_S}`);
     }
   });
 }

@@ -25,9 +25,7 @@ export async function readPhotoMetadata(path: string): Promise<PhotoMetadata> {
       .catch(() => null),
     // reviveValues off: exifr would turn EXIF's zone-less time into a Date in the
     // server's time zone; the photo's own wall-clock time is what people expect.
-    (exifr.parse(path, { pick: EXIF_TAGS, reviveValues: false }) as Promise<Record<string, unknown> | undefined>).catch(
-      () => undefined,
-    ),
+    (exifr.parse(path, { pick: EXIF_TAGS, reviveValues: false }) as Promise<Record<string, unknown> | undefined>).catch(() => undefined),
   ]);
   return {
     width: size?.width ?? null,

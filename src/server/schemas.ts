@@ -54,7 +54,13 @@ export const searchQuery = {
   type: 'object',
   required: ['q'],
   properties: {
-    q: { type: 'string', minLength: 1, maxLength: LIMITS.queryChars, pattern: '\\S', description: 'what to look for, e.g. "sky at sunset"' },
+    q: {
+      type: 'string',
+      minLength: 1,
+      maxLength: LIMITS.queryChars,
+      pattern: '\\S',
+      description: 'what to look for, e.g. "sky at sunset"',
+    },
     k: resultsParam,
     add: termList('also look for this text, "[weight:]text"'),
     subtract: termList('steer away from this text, "[weight:]text"'),
@@ -150,7 +156,13 @@ export const errorResponse = {
 export const duplicatesQuery = {
   type: 'object',
   properties: {
-    threshold: { type: 'number', minimum: -1, maximum: 1, default: 0.95, description: 'cosine at or above which two photos are near-duplicates' },
+    threshold: {
+      type: 'number',
+      minimum: -1,
+      maximum: 1,
+      default: 0.95,
+      description: 'cosine at or above which two photos are near-duplicates',
+    },
   },
 } as const;
 
@@ -165,7 +177,11 @@ export const duplicatesResponse = {
         type: 'object',
         required: ['kind', 'images'],
         properties: {
-          kind: { type: 'string', enum: ['exact', 'near'], description: 'exact: identical files; near: resized, re-encoded or edited copies' },
+          kind: {
+            type: 'string',
+            enum: ['exact', 'near'],
+            description: 'exact: identical files; near: resized, re-encoded or edited copies',
+          },
           images: {
             type: 'array',
             items: {

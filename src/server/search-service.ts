@@ -117,7 +117,11 @@ export class SearchService {
     const spec = chooseModel(this.catalog, this.request);
     const current = this.encoder;
     if (current && sameSpec(current.spec, spec)) return current.loading;
-    if (current) void current.loading.then((old) => old.encoder.close(), () => {});
+    if (current)
+      void current.loading.then(
+        (old) => old.encoder.close(),
+        () => {},
+      );
     return this.loadEncoder(spec);
   }
 

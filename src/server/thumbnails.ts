@@ -80,9 +80,7 @@ export class ThumbnailStore {
     const prefix = `${id}-`;
     const names = await readdir(dir).catch(() => [] as string[]);
     await Promise.all(
-      names
-        .filter((n) => n.startsWith(prefix) && n !== current && n.endsWith('.jpg'))
-        .map((n) => rm(join(dir, n), { force: true })),
+      names.filter((n) => n.startsWith(prefix) && n !== current && n.endsWith('.jpg')).map((n) => rm(join(dir, n), { force: true })),
     );
   }
 }

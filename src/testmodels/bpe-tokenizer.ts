@@ -128,11 +128,7 @@ export function tokenizerJson(vocabulary: BpeVocabulary): object {
     // NFC and Lowercase leave Hebrew, Arabic, Cyrillic and CJK letters intact.
     normalizer: {
       type: 'Sequence',
-      normalizers: [
-        { type: 'NFC' },
-        { type: 'Replace', pattern: { Regex: '\\s+' }, content: ' ' },
-        { type: 'Lowercase' },
-      ],
+      normalizers: [{ type: 'NFC' }, { type: 'Replace', pattern: { Regex: '\\s+' }, content: ' ' }, { type: 'Lowercase' }],
     },
     pre_tokenizer: {
       type: 'Sequence',

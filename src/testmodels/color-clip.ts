@@ -107,7 +107,12 @@ function colorTextModel(
   });
 
   const input = layout.inputIds;
-  const tokenEmbeds = b.node('Gather', [b.weight('token_embedding', [vocabularySize, DIM], table), input.name], {}, layout.hiddenOutput ? 'last_hidden_state' : undefined);
+  const tokenEmbeds = b.node(
+    'Gather',
+    [b.weight('token_embedding', [vocabularySize, DIM], table), input.name],
+    {},
+    layout.hiddenOutput ? 'last_hidden_state' : undefined,
+  );
   const counts = b.node('ReduceSum', [tokenEmbeds, b.int64Constant('sequence_axis', [1], [1])], { keepdims: { int: 0 } });
   const output = layout.output ? { ...textEmbeds(DIM), name: layout.output } : textEmbeds(DIM);
   b.node('Add', [counts, b.floatConstant('text_bias', [DIM], new Float32Array(DIM).fill(TEXT_BIAS))], {}, output.name);

@@ -77,7 +77,12 @@ export function sentencePieceTokenizerJson(vocabulary: SentencePieceVocabulary):
     post_processor: {
       type: 'TemplateProcessing',
       single: [{ Sequence: { id: 'A', type_id: 0 } }, { SpecialToken: eos }],
-      pair: [{ Sequence: { id: 'A', type_id: 0 } }, { SpecialToken: eos }, { Sequence: { id: 'B', type_id: 1 } }, { SpecialToken: { ...eos, type_id: 1 } }],
+      pair: [
+        { Sequence: { id: 'A', type_id: 0 } },
+        { SpecialToken: eos },
+        { Sequence: { id: 'B', type_id: 1 } },
+        { SpecialToken: { ...eos, type_id: 1 } },
+      ],
       special_tokens: { [SPECIALS[EOS_ID]]: { id: SPECIALS[EOS_ID], ids: [EOS_ID], tokens: [SPECIALS[EOS_ID]] } },
     },
     decoder: {

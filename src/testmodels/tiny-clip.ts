@@ -28,7 +28,11 @@ function tinyVisionModel(precision: Precision): Uint8Array {
   const b = new GraphBuilder(precision);
   const patches = b.node(
     'Conv',
-    [PIXEL_VALUES.name, b.weight('patch_conv', [CHANNELS, 3, PATCH, PATCH], convWeights), b.floatConstant('patch_bias', [CHANNELS], convBias)],
+    [
+      PIXEL_VALUES.name,
+      b.weight('patch_conv', [CHANNELS, 3, PATCH, PATCH], convWeights),
+      b.floatConstant('patch_bias', [CHANNELS], convBias),
+    ],
     { kernel_shape: { ints: [PATCH, PATCH] }, strides: { ints: [PATCH, PATCH] } },
   );
   const flat = b.node('Flatten', [patches], { axis: { int: 1 } });

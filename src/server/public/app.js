@@ -267,9 +267,12 @@ function appendTiles(results, first) {
 }
 
 // Infinite scroll, with the button as the fallback (and for keyboard users).
-new IntersectionObserver((entries) => {
-  if (entries.some((e) => e.isIntersecting)) loadMore();
-}, { rootMargin: '600px' }).observe(more);
+new IntersectionObserver(
+  (entries) => {
+    if (entries.some((e) => e.isIntersecting)) loadMore();
+  },
+  { rootMargin: '600px' },
+).observe(more);
 moreButton.addEventListener('click', () => loadMore());
 
 // ---------- keyboard in the grid ----------
@@ -367,7 +370,10 @@ async function openViewer(index) {
   likeButton.disabled = false;
   likeButton.dataset.id = String(result.id);
   viewer.dataset.id = String(result.id);
-  renderMeta([['Rank', `${result.rank} · score ${result.score.toFixed(3)}`], ['Path', result.path]]);
+  renderMeta([
+    ['Rank', `${result.rank} · score ${result.score.toFixed(3)}`],
+    ['Path', result.path],
+  ]);
   if (!viewer.open) viewer.showModal();
   likeButton.focus();
   try {
@@ -384,7 +390,11 @@ async function openViewer(index) {
     ]);
     likeButton.disabled = info.status !== 'embedded';
   } catch (err) {
-    if (openIndex === index) renderMeta([['Path', result.path], ['Error', err.message]]);
+    if (openIndex === index)
+      renderMeta([
+        ['Path', result.path],
+        ['Error', err.message],
+      ]);
   }
 }
 
