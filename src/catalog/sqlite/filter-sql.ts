@@ -1,5 +1,5 @@
 // A SearchFilter as an SQL condition over the images table, with named parameters.
-import type { SearchFilter } from '../search/search-filter.js';
+import type { SearchFilter } from '../types.js';
 
 /**
  * When a photo was taken: EXIF's wall-clock time, else the file's mtime in this
