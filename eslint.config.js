@@ -8,7 +8,7 @@ import tseslint from 'typescript-eslint';
 
 /** Each outside library has one home: a module (or folder) that owns it. */
 const LIBRARY_HOMES = [
-  { name: 'better-sqlite3', home: ['src/catalog/sqlite/**', 'src/legacy/**'] },
+  { name: 'better-sqlite3', home: ['src/catalog/sqlite/**', 'src/legacy/**', 'src/util/folder-lock.ts'] },
   { name: 'pg', home: ['src/catalog/postgres/**'] },
   { name: 'sharp', home: ['src/media/**'] },
   { name: 'exifr', home: ['src/media/**'] },
@@ -86,11 +86,14 @@ const sourceFolders = [
   'cli',
 ];
 
-/** One config block per source folder, so each gets exactly its own restrictions. */
-const layering = sourceFolders.map((folder) => ({
-  files: [`src/${folder}/*.ts`],
-  rules: { 'no-restricted-imports': ['error', restrictionsFor(`src/${folder}/x.ts`)] },
-}));
+/** Files that are a library's home on their own (not a whole folder). */
+const homeFiles = [...new Set(LIBRARY_HOMES.flatMap((lib) => lib.home).filter((glob) => !glob.endsWith('/**')))];
+
+/** One config block per source folder, then one per home file, so each gets exactly its own restrictions. */
+const layering = [
+  ...sourceFolders.map((folder) => ({ files: [`src/${folder}/*.ts`], file: `src/${folder}/x.ts` })),
+  ...homeFiles.map((file) => ({ files: [file], file })),
+].map(({ files, file }) => ({ files, rules: { 'no-restricted-imports': ['error', restrictionsFor(file)] } }));
 
 export default tseslint.config(
   { ignores: ['dist/**', 'node_modules/**', '.models/**', 'bench-results/**', '.demo/**'] },

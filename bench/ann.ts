@@ -15,8 +15,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import usearch from 'usearch';
-import type { StoredVector } from '../src/catalog/catalog.js';
-import { AnnIndex, DEFAULT_PARAMS, buildIndex, readManifest, type IndexParams } from '../src/index/ann-index.js';
+import type { StoredVector } from '../src/catalog/types.js';
+import { AnnIndex, DEFAULT_PARAMS, buildIndex, readManifest, type IndexIdentity, type IndexParams } from '../src/index/ann-index.js';
 import { numberArg, parseArgs } from './args.js';
 import { peakRssBytes, quantile, report, round } from './stats.js';
 import { SyntheticVectors } from './synthetic-vectors.js';
@@ -41,12 +41,20 @@ const space = new SyntheticVectors({
   noiseDecay: numberArg(args, 'noise-decay', 0.5),
 });
 const model = { id: 'synthetic', dtype: 'fp32', dims };
+/** A stand-in catalogue identity: the index only records it. */
+const identity: IndexIdentity = { catalogId: 'bench-ann', model };
 const say = (line: string): void => void process.stderr.write(`${line}\n`);
 
-/** Image n has catalogue id and seq n + 1, as rows of a fresh library would. */
-function* images(from: number, to: number): Generator<StoredVector> {
-  for (let i = from; i < to; i++) yield { id: i + 1, seq: i + 1, vector: space.imageVector(i) };
+/** Image n has catalogue id and position n + 1, as rows of a fresh SQLite library would. */
+async function* images(from: number, to: number): AsyncGenerator<StoredVector[]> {
+  const PAGE = 4096;
+  for (let i = from; i < to; i += PAGE) {
+    yield Array.from({ length: Math.min(PAGE, to - i) }, (_, j) => ({ id: i + j + 1, position: i + j + 1, vector: space.imageVector(i + j) }));
+  }
 }
+
+/** What VectorStore.readForIndex gives for a catalogue of the vectors with positions 1…to. */
+const readUpTo = (to: number) => async (from: number) => ({ upTo: to + 1, pages: images(Math.max(0, from - 1), to) });
 
 /** Exact top-k ids (image id = n + 1) per query, by brute force over every vector, chunk by chunk. */
 function exactTopK(queries: Float32Array): Int32Array[] {
@@ -107,7 +115,7 @@ interface SearchFigures {
 
 /** Recall and latency of one search-time expansion: raw index top-10, and top-10 after exact re-scoring as search does. */
 function measureSearch(dir: string, queries: Float32Array, truth: Int32Array[], expansionSearch: number): SearchFigures {
-  const index = AnnIndex.open(dir, { expansionSearch })!;
+  const index = AnnIndex.open(dir, identity, { expansionSearch })!;
   // One untimed pass first: the memory-mapped file's pages fault in on first touch,
   // which would otherwise charge the first expansion measured.
   for (let q = 0; q < queryCount; q++) index.search(queries.subarray(q * dims, (q + 1) * dims), candidates);
@@ -170,11 +178,11 @@ function runPhase(phase: string, extra: string[] = []): Record<string, unknown> 
 }
 
 /** Phase build: a fresh index of n vectors through buildIndex, as `picsift build-index --rebuild` does. */
-function buildPhase(dir: string): object {
+async function buildPhase(dir: string): Promise<object> {
   say(`building an index of ${n} vectors with ${JSON.stringify(params)}…`);
   const t0 = performance.now();
   let reported = 0;
-  const built = buildIndex(dir, model, () => images(0, n), {
+  const built = await buildIndex(dir, identity, readUpTo(n), {
     rebuild: true,
     params,
     onProgress: (added) => {
@@ -197,13 +205,13 @@ function searchPhase(dir: string): object {
 }
 
 /** Phase refresh: 1% new vectors (ids after the watermark) added to a copy of the index, no rebuild. */
-function refreshPhase(dir: string): object {
+async function refreshPhase(dir: string): Promise<object> {
   const copy = `${dir}-refresh`;
   cpSync(dir, copy, { recursive: true });
   try {
     const extra = Math.max(1, Math.round(n / 100));
     const t0 = performance.now();
-    const refreshed = buildIndex(copy, model, (seq) => images(seq, n + extra));
+    const refreshed = await buildIndex(copy, identity, readUpTo(n + extra));
     return {
       added: refreshed.added,
       refreshed: refreshed.refreshed,
@@ -225,9 +233,9 @@ async function main(): Promise<void> {
     writeFileSync(args.get('truth-file')!, all);
     return;
   }
-  if (phase === 'build') return report(buildPhase(args.get('dir')!), undefined);
+  if (phase === 'build') return report(await buildPhase(args.get('dir')!), undefined);
   if (phase === 'search') return report(searchPhase(args.get('dir')!), undefined);
-  if (phase === 'refresh') return report(refreshPhase(args.get('dir')!), undefined);
+  if (phase === 'refresh') return report(await refreshPhase(args.get('dir')!), undefined);
 
   groundTruth(); // computed (once per data set) before anything is timed
   const dir = args.get('keep') ?? mkdtempSync(join(tmpdir(), 'picsift-bench-ann-'));

@@ -14,9 +14,11 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import type { Catalog, EmbeddedImage, ScannedFile } from '../src/catalog/catalog.js';
-import { AnnIndex, buildIndex, readManifest } from '../src/index/ann-index.js';
-import { openLibrary, type LibraryPaths } from '../src/library.js';
+import type { Catalog } from '../src/catalog/ports.js';
+import type { EmbeddedImage, ScannedFile } from '../src/catalog/types.js';
+import { AnnIndex, readManifest } from '../src/index/ann-index.js';
+import { refreshIndex } from '../src/app/index-service.js';
+import { openLibrary, type LibraryPaths } from '../src/app/library.js';
 import { TextEncoder } from '../src/model/encoders.js';
 import { parseDtype, resolveModel } from '../src/model/model-files.js';
 import { searchVectors } from '../src/search/vector-search.js';
@@ -65,15 +67,15 @@ const queries = Array.from(
   (_, i) => `a photo of a ${WORDS[i % WORDS.length]}${i >= WORDS.length ? ` ${Math.floor(i / WORDS.length)}` : ''}`,
 );
 
-function timeMs(work: () => void): number {
+async function timeMs(work: () => unknown): Promise<number> {
   const t0 = performance.now();
-  work();
+  await work();
   return performance.now() - t0;
 }
 
 /** Registers `count` synthetic files and commits their vectors, as scan + embed would, but without images. */
-function fillCatalogue(catalog: Catalog, from: number, count: number): { register_s: number; commit_s: number } {
-  const scanId = catalog.beginScan();
+async function fillCatalogue(catalog: Catalog, from: number, count: number): Promise<{ register_s: number; commit_s: number }> {
+  const scanId = await catalog.scans.beginScan();
   const t0 = performance.now();
   for (let start = from; start < from + count; start += ROWS_PER_TRANSACTION) {
     const files: ScannedFile[] = [];
@@ -85,14 +87,14 @@ function fillCatalogue(catalog: Catalog, from: number, count: number): { registe
         format: 'jpg',
       });
     }
-    catalog.registerFiles(files, scanId);
+    await catalog.scans.registerFiles(files, scanId);
   }
   const t1 = performance.now();
-  let cursor = 0;
+  const queue = catalog.embedQueue();
   for (;;) {
-    const records = catalog.pendingImages(cursor, ROWS_PER_TRANSACTION);
+    const records = await queue.claim(ROWS_PER_TRANSACTION);
     if (records.length === 0) break;
-    cursor = records[records.length - 1].id;
+    const cursor = records[records.length - 1].id;
     const embedded: EmbeddedImage[] = records.map((r) => ({
       id: r.id,
       size: r.size,
@@ -102,37 +104,38 @@ function fillCatalogue(catalog: Catalog, from: number, count: number): { registe
       height: 3000,
       contentHash: r.id.toString(16).padStart(64, '0'),
     }));
-    catalog.commitBatch(embedded, []);
+    await queue.commit(embedded, []);
     if (Math.floor(cursor / 100_000) !== Math.floor((cursor - records.length) / 100_000)) say(`  ${cursor} vectors committed`);
   }
   return { register_s: (t1 - t0) / 1000, commit_s: (performance.now() - t1) / 1000 };
 }
 
-function buildLibrary(paths: LibraryPaths, catalog: Catalog): object {
-  catalog.claimModel({ id: modelDir, dtype, dims });
+async function buildLibrary(paths: LibraryPaths, catalog: Catalog): Promise<object> {
+  await catalog.models.claimModel({ id: modelDir, dtype, dims });
   say(`filling a catalogue with ${n} images and vectors…`);
-  const filled = fillCatalogue(catalog, 0, n);
+  const filled = await fillCatalogue(catalog, 0, n);
   say('building the index…');
   const t0 = performance.now();
-  buildIndex(paths.index, catalog.model()!, (seq) => catalog.vectorsAfter(seq));
+  await refreshIndex(catalog, paths);
   return { ...filled, index_s: (performance.now() - t0) / 1000 };
 }
 
 /** p50 and p99 in ms of `runs` calls of `work`. */
-function latency(runs: number, work: (i: number) => void): { p50_ms: number; p99_ms: number } {
-  const times = Array.from({ length: runs }, (_, i) => timeMs(() => work(i)));
+async function latency(runs: number, work: (i: number) => unknown): Promise<{ p50_ms: number; p99_ms: number }> {
+  const times: number[] = [];
+  for (let i = 0; i < runs; i++) times.push(await timeMs(() => work(i)));
   return { p50_ms: round(quantile(times, 0.5), 3), p99_ms: round(quantile(times, 0.99), 3) };
 }
 
-function catalogueReads(catalog: Catalog, index: AnnIndex | null): object {
+async function catalogueReads(catalog: Catalog, index: AnnIndex | null): Promise<object> {
   const ids = (i: number, count: number): number[] => Array.from({ length: count }, (_, j) => 1 + ((i * 7919 + j * 104_729) % n));
   return {
-    vectors_of_50: latency(200, (i) => catalog.vectorsOf(ids(i, 50))),
-    vectors_after_watermark_empty: latency(200, () => {
-      for (const v of catalog.vectorsAfter(index?.manifest.watermark ?? 0)) void v;
+    vectors_of_50: await latency(200, (i) => catalog.vectors.vectorsOf(ids(i, 50))),
+    vectors_after_watermark_empty: await latency(200, async () => {
+      for await (const page of catalog.vectors.tail(index?.manifest.upTo ?? 0)) void page;
     }),
-    images_of_20: latency(200, (i) => catalog.images(ids(i, 20))),
-    counts: latency(5, () => catalog.counts()),
+    images_of_20: await latency(200, (i) => catalog.images.get(ids(i, 20))),
+    counts: await latency(5, () => catalog.images.counts()),
   };
 }
 
@@ -149,7 +152,7 @@ async function warmQueries(catalog: Catalog, index: AnnIndex | null, spinning: b
     const a = performance.now();
     const vector = await encoder.encode([query]);
     const b = performance.now();
-    attachPaths(catalog, searchVectors(catalog, index, vector, k));
+    await attachPaths(catalog.images, await searchVectors(catalog.vectors, index, vector, k));
     const c = performance.now();
     encode.push(b - a);
     search.push(c - b);
@@ -166,7 +169,7 @@ async function warmQueries(catalog: Catalog, index: AnnIndex | null, spinning: b
   };
 }
 
-function coldCli(library: string): object {
+async function coldCli(library: string): Promise<object> {
   const cli = join(repoRoot, 'bin', 'picsift.js');
   const run = (cliArgs: string[]): number => {
     const t0 = performance.now();
@@ -176,7 +179,8 @@ function coldCli(library: string): object {
     return ms;
   };
   const help = Array.from({ length: 3 }, () => run(['--help']));
-  const nodeOnly = Array.from({ length: 3 }, () => timeMs(() => execFileSync(process.execPath, ['-e', '0'])));
+  const nodeOnly: number[] = [];
+  for (let i = 0; i < 3; i++) nodeOnly.push(await timeMs(() => execFileSync(process.execPath, ['-e', '0'])));
   const search = Array.from({ length: coldRuns }, (_, i) =>
     run(['--library', library, 'search-text', queries[i % queries.length], '--json', '-n', String(k)]),
   );
@@ -188,33 +192,34 @@ function coldCli(library: string): object {
   };
 }
 
-function tail(catalog: Catalog, index: AnnIndex | null, extra: number): object {
-  const filled = fillCatalogue(catalog, catalog.counts().embedded, extra);
+async function tail(catalog: Catalog, index: AnnIndex | null, extra: number): Promise<object> {
+  const filled = await fillCatalogue(catalog, (await catalog.images.counts()).embedded, extra);
   const query = new Float32Array(dims);
   space.query(1, query);
-  return { vectors_after_watermark: extra, ...filled, search: latency(20, () => searchVectors(catalog, index, query, k)) };
+  return { vectors_after_watermark: extra, ...filled, search: await latency(20, () => searchVectors(catalog.vectors, index, query, k)) };
 }
 
 async function main(): Promise<void> {
   const library = args.get('library') ?? mkdtempSync(join(tmpdir(), 'picsift-bench-query-'));
-  const { paths, catalog } = openLibrary(library);
+  const { paths, catalog } = await openLibrary({ library });
   try {
     // A kept library is reused when it is large enough (each run adds its tail to it).
-    const reuse = existsSync(join(paths.index, 'manifest.json')) && catalog.counts().embedded >= n;
-    const built = reuse ? { reused: true } : buildLibrary(paths, catalog);
-    const index = AnnIndex.open(paths.index);
+    const reuse = existsSync(join(paths.index, 'manifest.json')) && (await catalog.images.counts()).embedded >= n;
+    const built = reuse ? { reused: true } : await buildLibrary(paths, catalog);
+    const model = (await catalog.models.model())!;
+    const index = AnnIndex.open(paths.index, { catalogId: await catalog.identity(), model });
     say('measuring…');
-    const reads = catalogueReads(catalog, index);
+    const reads = await catalogueReads(catalog, index);
     const warm = await warmQueries(catalog, index, false);
     const warmSpinning = await warmQueries(catalog, index, true);
-    const cold = coldCli(library);
+    const cold = await coldCli(library);
     const extra = numberArg(args, 'tail', 10_000);
-    const tailFigures = tail(catalog, index, extra);
+    const tailFigures = await tail(catalog, index, extra);
     // Leave a reusable library as it was: index the tail too.
-    buildIndex(paths.index, catalog.model()!, (seq) => catalog.vectorsAfter(seq));
+    await refreshIndex(catalog, paths);
     report(
       {
-        n: catalog.counts().embedded - extra,
+        n: (await catalog.images.counts()).embedded - extra,
         warm_p50_ms: (warm as { p50_ms: number }).p50_ms,
         cold_cli_p50_ms: (cold as { p50_ms: number }).p50_ms,
         build: built,
@@ -230,7 +235,7 @@ async function main(): Promise<void> {
       args.get('out'),
     );
   } finally {
-    catalog.close();
+    await catalog.close();
     if (!args.has('library')) rmSync(library, { recursive: true, force: true });
   }
 }

@@ -12,11 +12,11 @@ import { opendir, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
-import type { ScannedFile } from '../src/catalog/catalog.js';
-import { SqliteCatalog } from '../src/catalog/sqlite-catalog.js';
+import type { ScannedFile } from '../src/catalog/types.js';
+import { openCatalog } from '../src/catalog/open-catalog.js';
 import { registerFolders } from '../src/pipeline/register.js';
 import { scanImages } from '../src/pipeline/scan.js';
-import { sniffFile } from '../src/pipeline/sniff-format.js';
+import { sniffFile } from '../src/media/sniff-format.js';
 import { sharedDir } from '../scripts/paths.js';
 import { numberArg, parseArgs } from './args.js';
 import { report, round, timed } from './stats.js';
@@ -77,11 +77,11 @@ async function measureTree(root: string): Promise<TreeFigures> {
   await listFiles(root); // warm the page cache and the dentry cache
   const library = mkdtempSync(join(tmpdir(), 'picsift-bench-scan-'));
   try {
-    const catalog = new SqliteCatalog(join(library, 'catalog.sqlite'));
-    const first = await timed(() => registerFolders(catalog, [root]));
+    const catalog = await openCatalog({ libraryDir: library });
+    const first = await timed(() => registerFolders(catalog.scans, [root]));
     const files = first.value.added + first.value.skipped;
-    const again = await timed(() => registerFolders(catalog, [root]));
-    catalog.close();
+    const again = await timed(() => registerFolders(catalog.scans, [root]));
+    await catalog.close();
 
     // The parts alone.
     const paths = await listFiles(root);
@@ -105,12 +105,13 @@ async function measureTree(root: string): Promise<TreeFigures> {
     const scanOnly = await timed(async () => {
       for await (const f of scanImages([root])) scanned.push(f);
     });
-    const fresh = new SqliteCatalog(join(library, 'fresh.sqlite'));
-    const scanId = fresh.beginScan();
+    mkdirSync(join(library, 'fresh'));
+    const fresh = await openCatalog({ libraryDir: join(library, 'fresh') });
+    const scanId = await fresh.scans.beginScan();
     const record = await timed(async () => {
-      for (let i = 0; i < scanned.length; i += 2000) fresh.registerFiles(scanned.slice(i, i + 2000), scanId);
+      for (let i = 0; i < scanned.length; i += 2000) await fresh.scans.registerFiles(scanned.slice(i, i + 2000), scanId);
     });
-    fresh.close();
+    await fresh.close();
     const perFile = (ms: number): number => round((ms * 1000) / files, 1);
     return {
       files,

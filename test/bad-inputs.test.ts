@@ -84,7 +84,7 @@ test('generated bad cases: empty, wrong extension, bomb, deleted or changed afte
   const status = JSON.parse((await runCli([...lib, 'status', '--json'])).stdout);
   assert.equal(status.embedded, 6);
   const again = await runCli([...lib, 'index', photos]);
-  assert.match(again.stderr, /0 new, 0 changed, 7 unchanged, 1 removed; 1 files are not images/);
+  assert.match(again.stderr, /0 new, 0 changed, 7 unchanged, 1 removed; 1 file is not an image/);
 
   // Retrying: the bomb goes through once the cap is raised; the deleted file is gone from the list.
   const retry = await runCli([...lib, 'embed', '--retry-failed', '--max-pixels', '200000000']);

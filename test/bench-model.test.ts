@@ -4,8 +4,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { SqliteCatalog } from '../src/catalog/sqlite-catalog.js';
-import { models, runCli, sharedDir, tempDir } from './support.js';
+import { openCatalog } from '../src/catalog/open-catalog.js';
+import { allOf, models, runCli, sharedDir, tempDir } from './support.js';
 
 const photos = join(sharedDir, 'data', 'photos');
 const photoCount = readdirSync(photos).filter((f) => /\.jpe?g$/i.test(f)).length;
@@ -23,18 +23,18 @@ for (const dtype of ['fp32', 'q8']) {
       { images: photoCount, embedded: photoCount, pending: 0, failed: 0, indexed: photoCount },
     );
 
-    const catalog = new SqliteCatalog(join(library, 'catalog.sqlite'));
+    const catalog = await openCatalog({ libraryDir: library }, { mustExist: true });
     try {
-      const vectors = [...catalog.vectorsAfter(0)];
+      const vectors = await allOf(catalog.vectors.tail(0));
       assert.equal(vectors.length, photoCount);
       for (const v of vectors) {
         assert.equal(v.vector.length, 512);
         assert.ok(Math.abs(Math.hypot(...v.vector) - 1) < 1e-4);
       }
-      const records = catalog.images(vectors.map((v) => v.id));
+      const records = await catalog.images.get(vectors.map((v) => v.id));
       for (const r of records.values()) assert.ok(r.width! > 0 && r.height! > 0 && /^[0-9a-f]{64}$/.test(r.contentHash!));
     } finally {
-      catalog.close();
+      await catalog.close();
     }
 
     const search = await cli('search-text', 'a photo of a dog', '--json', '-n', '7');

@@ -2,7 +2,7 @@
 // real files, real SQLite, real ONNX sessions and the real index.
 import { before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { COLOURS, models, runCli, sharedDir, writeSolidJpeg } from './support.js';
@@ -94,8 +94,21 @@ test('bad parameters get a clear message naming them', async () => {
 });
 
 test('an empty library answers with a message, not an error', async () => {
-  const r = await runCli(['--library', join(work, 'empty'), '--model', models.colorClip, 'search-text', 'red', '--json']);
+  const empty = join(work, 'empty');
+  mkdirSync(join(work, 'no-photos'));
+  assert.equal((await runCli(['--library', empty, 'scan', join(work, 'no-photos')])).code, 0);
+  const r = await runCli(['--library', empty, '--model', models.colorClip, 'search-text', 'red', '--json']);
   assert.equal(r.code, 0, r.stderr);
   assert.deepEqual(JSON.parse(r.stdout).results, []);
   assert.match(r.stderr, /no embedded images yet/);
+});
+
+test('a library that does not exist is named, never created, by a command that only reads', async () => {
+  const typo = join(work, 'libary');
+  for (const args of [['status'], ['search-text', 'red'], ['errors'], ['verify']]) {
+    const r = await runCli(['--library', typo, ...args]);
+    assert.equal(r.code, 1, args.join(' '));
+    assert.equal(r.stderr, `picsift: library ${typo} does not exist (it has no catalog.sqlite); check --library (or PICSIFT_LIBRARY), or create it with \`picsift index DIR\`\n`);
+  }
+  assert.equal(existsSync(typo), false);
 });

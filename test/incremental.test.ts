@@ -57,7 +57,7 @@ test('incremental re-index: unchanged, new, changed, touched, deleted, moved, fo
   assert.match(copies.stderr, /1 reused/);
   const forget = await cli('forget', join(dir, 'copies'));
   assert.equal(forget.code, 0, forget.stderr);
-  assert.match(forget.stderr, /forgot 1 images/);
+  assert.match(forget.stderr, /forgot 1 image under/);
   assert.ok((await search('white')).every((r) => !r.path.includes('/copies/')));
   assert.equal(JSON.parse((await cli('status', '--json')).stdout).images, 4);
 });

@@ -57,14 +57,14 @@ test('import-legacy keeps the 20 vectors, embed computes the other 180, export r
   const imported = await cli('import-legacy', '--db', legacy.db, '--embeddings', legacy.npy);
   assert.equal(imported.code, 0, imported.stderr);
   assert.match(imported.stderr, /imported 200 rows: 20 with their vector kept, 180 pending/);
-  const adopted = vectorsByPath(library);
+  const adopted = await vectorsByPath(library);
   assert.equal(adopted.size, 20);
 
   const embedded = await cli('index', legacy.photos);
   assert.equal(embedded.code, 0, embedded.stderr);
   assert.match(embedded.stderr, /0 new, 0 changed, 200 unchanged/);
   assert.match(embedded.stderr, /embedded 180 images/);
-  const all = vectorsByPath(library);
+  const all = await vectorsByPath(library);
   assert.equal(all.size, 200);
   const npyRows = JSON.parse(
     python('import numpy as np, sys, json; print(json.dumps(np.load(sys.argv[1]).tolist()))', legacy.npy),
@@ -105,7 +105,7 @@ print(rows[0][0], ' '.join(repr(float(x)) for x in e[rows[0][1]][:3]))`,
   ]);
   assert.equal(reimport.code, 0, reimport.stderr);
   assert.match(reimport.stderr, /200 with their vector kept, 0 pending/);
-  const roundTrip = vectorsByPath(second);
+  const roundTrip = await vectorsByPath(second);
   for (const [path, vector] of all) assert.deepEqual(Array.from(roundTrip.get(path)!), Array.from(vector));
 });
 

@@ -9,9 +9,9 @@ import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import sharp from 'sharp';
-import { cropOrigin, resizedSize } from '../src/imaging/geometry.js';
-import { preprocessInto, type PreprocessOptions } from '../src/imaging/preprocess.js';
-import { parsePreprocessorConfig, type PreprocessConfig } from '../src/imaging/preprocessor-config.js';
+import { cropOrigin, resizedSize } from '../src/media/geometry.js';
+import { preprocessInto, type PreprocessOptions } from '../src/media/preprocess.js';
+import { parsePreprocessorConfig, type PreprocessConfig } from '../src/media/preprocessor-config.js';
 import { dot } from '../src/util/vectors.js';
 import { models, repoRoot, sharedDir, tempDir } from './support.js';
 

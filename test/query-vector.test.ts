@@ -1,10 +1,9 @@
 // The pure parts of "search the way people search": query arithmetic, weighted
-// terms, filter validation, union-find.
+// terms, filter validation.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { combineQuery, parseWeighted, QueryError } from '../src/search/query-vector.js';
 import { API_FILTER_NAMES, CLI_FILTER_NAMES, FilterError, parseFilter } from '../src/search/search-filter.js';
-import { UnionFind } from '../src/search/union-find.js';
 
 const v = (...xs: number[]) => Float32Array.from(xs);
 const close = (a: Float32Array, b: number[]) => a.forEach((x, i) => assert.ok(Math.abs(x - b[i]) < 1e-6, `${[...a]} vs ${b}`));
@@ -96,16 +95,4 @@ test('parseFilter validates each parameter and names it', () => {
       (err: Error) => err instanceof FilterError && message.test(err.message),
     );
   assert.throws(() => parseFilter({ minWidth: 'wide' }, API_FILTER_NAMES), /^Error: minWidth must be/);
-});
-
-test('UnionFind groups pairs transitively, smallest id first', () => {
-  const sets = new UnionFind();
-  sets.union(5, 3);
-  sets.union(9, 7);
-  sets.union(3, 1);
-  sets.find(11);
-  assert.deepEqual(sets.groups(), [
-    [1, 3, 5],
-    [7, 9],
-  ]);
 });

@@ -29,7 +29,7 @@ test(
     const reference = join(work, 'reference');
     const uninterrupted = await runCli(['--library', reference, '--model', models.tinyClip, 'index', ...folders]);
     assert.equal(uninterrupted.code, 0, uninterrupted.stderr);
-    const expected = vectorsByPath(reference);
+    const expected = await vectorsByPath(reference);
     assert.equal(expected.size, 2060);
 
     const library = join(work, 'killed');
@@ -82,7 +82,7 @@ test(
     const verify = await runCli([...lib, 'verify', '--json']);
     assert.equal(verify.code, 0, verify.stdout);
 
-    const got = vectorsByPath(library);
+    const got = await vectorsByPath(library);
     assert.equal(got.size, expected.size);
     let worst = 1;
     for (const [path, vector] of expected) worst = Math.min(worst, cosine(vector, got.get(path)!));

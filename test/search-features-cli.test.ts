@@ -7,7 +7,7 @@ import { copyFileSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
-import { SqliteCatalog } from '../src/catalog/sqlite-catalog.js';
+import { openCatalog } from '../src/catalog/open-catalog.js';
 import { COLOURS, models, runCli, writeSolidJpeg } from './support.js';
 import { searchPhotoFolders, writeSearchPhotos } from './search-fixture.js';
 
@@ -198,14 +198,15 @@ test('bad filter values are refused with a message naming the parameter', async 
   }
 });
 
-test('EXIF facts are stored in the catalogue at embed time', () => {
-  const catalog = new SqliteCatalog(join(library, 'catalog.sqlite'));
+test('EXIF facts are stored in the catalogue at embed time', async () => {
+  const catalog = await openCatalog({ libraryDir: library }, { mustExist: true });
   try {
-    const ids = catalog.matchingImageIds({ path: { folder: join(folderB, 'cam-red.jpg') } });
+    const ids = await catalog.images.matchingIds({ path: { folder: join(folderB, 'cam-red.jpg') } });
     assert.equal(ids.length, 1);
-    const record = catalog.images(ids).get(ids[0])!;
+    const record = (await catalog.images.get(ids)).get(ids[0])!;
     assert.deepEqual(record.exif, {
       takenAt: '2021-06-05T14:03:09',
+      takenOffset: null,
       cameraMake: 'PicsiftCam',
       cameraModel: 'Model 7',
       orientation: 1, // sharp writes "upright"
@@ -213,7 +214,7 @@ test('EXIF facts are stored in the catalogue at embed time', () => {
       gpsLon: null,
     });
   } finally {
-    catalog.close();
+    await catalog.close();
   }
 });
 

@@ -17,12 +17,17 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { Writable } from 'node:stream';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { registerServeCommand } from '../src/cli/serve-command.js';
 import { buildApp } from '../src/server/app.js';
 import { startServer, type RunningServer } from '../src/server/serve.js';
-import { SearchService } from '../src/server/search-service.js';
+import { IndexSource } from '../src/app/index-source.js';
+import { openLibrary } from '../src/app/library.js';
+import { ModelLoader } from '../src/app/model-loader.js';
+import { SearchService } from '../src/app/search-service.js';
+import { libraryStatus } from '../src/app/status.js';
 import { indexWithCli, rawGet, serve, writeColourPhotos } from './server-fixture.js';
 import { COLOURS, models, runCli, writeSolidJpeg } from './support.js';
 
@@ -53,8 +58,8 @@ async function writeRotatedExifPhoto(path: string): Promise<void> {
 }
 
 /** The catalogue id of a file, looked up the way the server does. */
-function idOf(path: string): number {
-  for (let id = 1; id <= 500; id++) if (server.service.image(id)?.path === path) return id;
+async function idOf(path: string): Promise<number> {
+  for (let id = 1; id <= 500; id++) if ((await server.search.imageRecord(id))?.path === path) return id;
   throw new Error(`${path} is not catalogued`);
 }
 
@@ -81,7 +86,7 @@ before(async () => {
   await indexWithCli(library, photos);
   server = await startServer({ library, host: '127.0.0.1', port: 0 });
   base = server.url;
-  for (const name of readdirSync(photos)) ids[name] = idOf(join(photos, name));
+  for (const name of readdirSync(photos)) ids[name] = await idOf(join(photos, name));
 });
 
 after(() => server?.close());
@@ -123,7 +128,7 @@ describe('search', () => {
   test('k defaults to 20 and may be 1000; q of 500 characters is accepted', async () => {
     assert.equal(((await get('/api/search?q=blue')).json() as { results: unknown[] }).results.length, 20);
     const all = (await get('/api/search?q=blue&k=1000')).json() as { results: unknown[] };
-    assert.equal(all.results.length, server.service.status().embedded);
+    assert.equal(all.results.length, (await libraryStatus(server.library.catalog, server.library.paths)).embedded);
     assert.equal((await get(`/api/search?q=${'b'.repeat(500)}&k=1`)).status, 200);
   });
 
@@ -252,7 +257,7 @@ describe('images', () => {
     const path = join(photos, 'big.jpg');
     await writeSolidJpeg(path, COLOURS.white, 900, 500);
     await indexWithCli(library, path);
-    const id = idOf(path);
+    const id = await idOf(path);
     const first = await get(`/api/images/${id}/thumbnail`);
     assert.deepEqual(
       await sharp(first.body)
@@ -480,15 +485,18 @@ describe('security', () => {
   });
 
   test('server errors are a JSON message, never a stack trace', async (t) => {
-    const service = await SearchService.open(library, {});
-    const logged: unknown[] = [];
-    const app = await buildApp({ service, logError: (err) => logged.push(err) });
+    const opened = await openLibrary({ library });
+    const search = new SearchService(opened.catalog, new IndexSource(opened.paths.index, opened.catalog), new ModelLoader(opened.paths, () => {}), {});
+    const logged: string[] = [];
+    const logStream = new Writable({ write: (chunk, _encoding, done) => done(void logged.push(String(chunk))) });
+    const app = await buildApp({ library: opened, search, logLevel: 'error', logStream });
     t.after(() => app.close());
-    await service.close(); // every catalogue call now throws
+    await opened.catalog.close(); // every catalogue call now throws
     const r = await app.inject({ method: 'GET', url: '/api/status' });
     assert.equal(r.statusCode, 500);
     assert.deepEqual(r.json(), { error: 'internal server error' });
     assert.equal(logged.length, 1);
+    assert.match(logged[0], /"level":50.*request failed/);
   });
 
   test('responses carry a strict Content-Security-Policy and nosniff', async () => {

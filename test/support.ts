@@ -4,7 +4,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
-import { SqliteCatalog } from '../src/catalog/sqlite-catalog.js';
+import { openCatalog } from '../src/catalog/open-catalog.js';
+import type { StoredVector } from '../src/catalog/types.js';
 import { seededRandom } from '../src/testmodels/prng.js';
 import { normalizeInPlace } from '../src/util/vectors.js';
 import { repoRoot } from '../scripts/paths.js';
@@ -87,15 +88,22 @@ export function randomUnitVector(seed: number, dims: number): Float32Array {
   return v;
 }
 
+/** Every page of an async page iterator, flattened. */
+export async function allOf<T>(pages: AsyncIterable<T[]>): Promise<T[]> {
+  const out: T[] = [];
+  for await (const page of pages) out.push(...page);
+  return out;
+}
+
 /** The embedded vectors of a library, by file path (read through the catalogue). */
-export function vectorsByPath(library: string): Map<string, Float32Array> {
-  const catalog = new SqliteCatalog(join(library, 'catalog.sqlite'));
+export async function vectorsByPath(library: string, catalogUrl?: string): Promise<Map<string, Float32Array>> {
+  const catalog = await openCatalog({ libraryDir: library, url: catalogUrl }, { mustExist: true });
   try {
-    const vectors = [...catalog.vectorsAfter(0)];
-    const records = catalog.images(vectors.map((v) => v.id));
+    const vectors: StoredVector[] = await allOf(catalog.vectors.tail(0));
+    const records = await catalog.images.get(vectors.map((v) => v.id));
     return new Map(vectors.map((v) => [records.get(v.id)!.path, v.vector]));
   } finally {
-    catalog.close();
+    await catalog.close();
   }
 }
 

@@ -1,57 +1,89 @@
 // Duplicate photos: identical files (same content hash) and near-duplicates
-// (resized, re-encoded or lightly edited copies: cosine ≥ threshold). Each image
+// (resized, re-encoded or lightly edited copies: cosine ≥ threshold). Each photo
 // asks the ANN index for a few neighbours instead of comparing all pairs.
-import type { Catalog, StoredVector } from '../catalog/catalog.js';
+//
+// Exact copies are always a group of their own. Near groups are built by
+// complete linkage: a photo joins a group only if it is close to every member,
+// not merely to one neighbour, so chains of pairwise-similar photos (common in
+// a library of one trip) never snowball into one group of unrelated photos.
+import type { Catalog } from '../catalog/ports.js';
 import type { AnnIndex } from '../index/ann-index.js';
-import { UnionFind } from '../search/union-find.js';
 import { searchVectors } from '../search/vector-search.js';
+import { dot } from '../util/vectors.js';
 
+/** 0.95 suits CLIP models: resized and re-encoded copies score above it, different shots of a scene below. */
 export const DEFAULT_DUPLICATE_THRESHOLD = 0.95;
 
-/** Neighbours asked per image: a copy is among the very nearest; chains of copies join through union-find. */
+/** Neighbours asked per image: a copy is among the very nearest. */
 const NEIGHBOURS = 8;
+/** Images between two yields to the event loop, so a server answers other requests meanwhile. */
+const YIELD_EVERY = 64;
 
 export interface DuplicateGroup {
-  /** exact: every member has the same content; near: at least one differs in bytes. */
+  /** exact: every member has the same content; near: resized, re-encoded or edited copies. */
   kind: 'exact' | 'near';
   images: { id: number; path: string }[];
 }
 
-export function findDuplicates(catalog: Catalog, index: AnnIndex | null, options: { threshold: number }): DuplicateGroup[] {
-  const sets = new UnionFind();
-  for (const group of catalog.identicalContentGroups()) for (const id of group.slice(1)) sets.union(group[0], id);
-  for (const page of pages(catalog)) {
+interface Pair {
+  a: number;
+  b: number;
+  score: number;
+}
+
+export async function findDuplicates(
+  catalog: Pick<Catalog, 'vectors' | 'images'>,
+  index: AnnIndex | null,
+  options: { threshold: number },
+): Promise<DuplicateGroup[]> {
+  const exact = await catalog.images.identicalContentGroups();
+  // Exact copies share one vector: only the first of each group takes part in near matching.
+  const copyOf = new Map<number, number>();
+  for (const group of exact) for (const id of group.slice(1)) copyOf.set(id, group[0]);
+
+  const pairs: Pair[] = [];
+  let seen = 0;
+  for await (const page of catalog.vectors.tail(0)) {
     for (const v of page) {
-      for (const hit of searchVectors(catalog, index, v.vector, NEIGHBOURS + 1, { exactLimit: 0 })) {
-        if (hit.id !== v.id && hit.score >= options.threshold) sets.union(v.id, hit.id);
+      if (copyOf.has(v.id)) continue;
+      for (const hit of await searchVectors(catalog.vectors, index, v.vector, NEIGHBOURS + 1, { exactLimit: 0 })) {
+        const other = copyOf.get(hit.id) ?? hit.id;
+        if (other !== v.id && hit.score >= options.threshold) pairs.push({ a: Math.min(v.id, other), b: Math.max(v.id, other), score: hit.score });
       }
+      if (++seen % YIELD_EVERY === 0) await new Promise((resolve) => setImmediate(resolve));
     }
   }
-  const groups = sets.groups();
-  const records = catalog.images(groups.flat());
-  return groups.map((ids) => {
-    const hashes = new Set(ids.map((id) => records.get(id)?.contentHash ?? `none-${id}`));
-    return { kind: hashes.size === 1 ? 'exact' : 'near', images: ids.map((id) => ({ id, path: records.get(id)?.path ?? '' })) };
-  });
+  const near = await completeLinkage(catalog, pairs, options.threshold);
+
+  const groups = [...exact.map((ids) => ({ kind: 'exact' as const, ids })), ...near.map((ids) => ({ kind: 'near' as const, ids }))];
+  groups.sort((x, y) => x.ids[0] - y.ids[0] || (x.kind === 'exact' ? -1 : 1));
+  const records = await catalog.images.get(groups.flatMap((g) => g.ids));
+  return groups.map((g) => ({ kind: g.kind, images: g.ids.map((id) => ({ id, path: records.get(id)?.path ?? '' })) }));
 }
 
 /**
- * Every vector, a page at a time: searching runs its own catalogue queries, which
- * SQLite refuses while a statement is still being iterated, so each page is read
- * and its iteration closed before any search.
+ * Groups in which every two members score ≥ threshold, grown from the closest
+ * pairs down. Each image belongs to at most one group.
  */
-function* pages(catalog: Catalog, size = 1024): Generator<StoredVector[]> {
-  let after = 0;
-  for (;;) {
-    const page: StoredVector[] = [];
-    const iterator = catalog.vectorsAfter(after);
-    for (const v of iterator) {
-      page.push(v);
-      if (page.length === size) break; // break closes the statement
-    }
-    if (page.length === 0) return;
-    after = page[page.length - 1].seq;
-    yield page;
-    if (page.length < size) return;
+async function completeLinkage(catalog: Pick<Catalog, 'vectors'>, pairs: Pair[], threshold: number): Promise<number[][]> {
+  const ids = [...new Set(pairs.flatMap((p) => [p.a, p.b]))];
+  const vectors = new Map<number, Float32Array>();
+  for (let i = 0; i < ids.length; i += 4096) {
+    for (const v of (await catalog.vectors.vectorsOf(ids.slice(i, i + 4096))).values()) vectors.set(v.id, v.vector);
   }
+  const close = (a: number, b: number): boolean => {
+    const va = vectors.get(a);
+    const vb = vectors.get(b);
+    return Boolean(va && vb && dot(va, vb) >= threshold);
+  };
+  const groupOf = new Map<number, number[]>();
+  pairs.sort((x, y) => y.score - x.score || x.a - y.a || x.b - y.b);
+  for (const { a, b } of pairs) {
+    const ga = groupOf.get(a) ?? [a];
+    const gb = groupOf.get(b) ?? [b];
+    if (ga === gb || !ga.every((x) => gb.every((y) => close(x, y)))) continue;
+    const merged = [...ga, ...gb];
+    for (const id of merged) groupOf.set(id, merged);
+  }
+  return [...new Set(groupOf.values())].map((g) => [...g].sort((x, y) => x - y));
 }

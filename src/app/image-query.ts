@@ -1,10 +1,11 @@
 // Images as queries: a file embedded on the fly with the library's model (never
 // added to the library), or a catalogued image's stored vector.
 import { existsSync, statSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import type { Catalog } from '../catalog/catalog.js';
-import { preprocessInto } from '../imaging/preprocess.js';
+import type { Catalog } from '../catalog/ports.js';
+import { preprocessInto } from '../media/preprocess.js';
+import { readRegularFile } from '../media/safe-open.js';
+import { invalidVectorReason } from '../util/vectors.js';
 import type { ImageEncoder } from '../model/encoders.js';
 import { QueryError } from '../search/query-vector.js';
 
@@ -25,24 +26,27 @@ export function parseImageRef(value: string, option: string): ImageRef {
 export async function embedImageFile(encoder: ImageEncoder, path: string): Promise<Float32Array> {
   let bytes: Buffer;
   try {
-    bytes = await readFile(path);
+    bytes = (await readRegularFile(path)).bytes;
   } catch (err) {
-    throw new Error(`cannot read ${path}: ${(err as Error).message}`);
+    throw new Error(`cannot read ${path}: ${(err as Error).message}`, { cause: err });
   }
   const pixels = new Float32Array(encoder.pixelsPerImage);
   try {
     await preprocessInto(bytes, encoder.preprocess, pixels, 0);
   } catch (err) {
-    throw new Error(`cannot use ${path} as a query: ${(err as Error).message}`);
+    throw new Error(`cannot use ${path} as a query: ${(err as Error).message}`, { cause: err });
   }
-  return (await encoder.encode(pixels, 1)).slice(0, encoder.dims);
+  const vector = (await encoder.encode(pixels, 1)).slice(0, encoder.dims);
+  const invalid = invalidVectorReason(vector);
+  if (invalid) throw new Error(`cannot use ${path} as a query: ${invalid}`);
+  return vector;
 }
 
 /** The stored vector of catalogued image `id`, or an error saying why it has none. */
-export function storedImageVector(catalog: Catalog, id: number): Float32Array {
-  const stored = catalog.vectorsOf([id]).get(id);
+export async function storedImageVector(catalog: Pick<Catalog, 'vectors' | 'images'>, id: number): Promise<Float32Array> {
+  const stored = (await catalog.vectors.vectorsOf([id])).get(id);
   if (stored) return stored.vector;
-  const record = catalog.images([id]).get(id);
+  const record = (await catalog.images.get([id])).get(id);
   if (!record || record.status === 'removed' || record.status === 'skipped') throw new QueryError(`no image with id ${id} in the library`);
   throw new QueryError(
     record.status === 'failed'

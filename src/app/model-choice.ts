@@ -1,6 +1,7 @@
 // Which model a command uses: the library's own once it has one, so that
 // `search` after `index --model M` needs no --model, and never a different one.
-import { ModelMismatchError, type Catalog } from '../catalog/catalog.js';
+import type { ModelRegistry } from '../catalog/ports.js';
+import { ModelMismatchError } from '../catalog/types.js';
 import { DEFAULT_MODEL, parseDtype, parseModelArg, type ModelSpec } from '../model/model-files.js';
 
 export interface ModelRequest {
@@ -8,13 +9,13 @@ export interface ModelRequest {
   dtype?: string;
 }
 
-export function chooseModel(catalog: Catalog, request: ModelRequest): ModelSpec {
+export async function chooseModel(models: ModelRegistry, location: string, request: ModelRequest): Promise<ModelSpec> {
   const id = request.model === undefined ? undefined : parseModelArg(request.model);
   const dtype = request.dtype === undefined ? undefined : parseDtype(request.dtype);
-  const recorded = catalog.model();
+  const recorded = await models.model();
   if (!recorded) return { id: id ?? DEFAULT_MODEL, dtype: dtype ?? 'fp32' };
   if ((id !== undefined && id !== recorded.id) || (dtype !== undefined && dtype !== recorded.dtype)) {
-    throw new ModelMismatchError(catalog.location, recorded, { id: id ?? recorded.id, dtype: dtype ?? recorded.dtype });
+    throw new ModelMismatchError(location, recorded, { id: id ?? recorded.id, dtype: dtype ?? recorded.dtype });
   }
   return { id: recorded.id, dtype: parseDtype(recorded.dtype) };
 }

@@ -1,6 +1,6 @@
 // A whole query: the base term (weight 1) plus any added or subtracted text and
 // image terms, turned into one vector. Text terms are encoded in one model call.
-import type { Catalog } from '../catalog/catalog.js';
+import type { Catalog } from '../catalog/ports.js';
 import { combineQuery, parseWeighted, type QueryTerm } from '../search/query-vector.js';
 import { parseImageRef, storedImageVector, type ImageRef } from './image-query.js';
 
@@ -51,7 +51,7 @@ export interface TermEncoders {
   encodeImageFile?: (path: string) => Promise<Float32Array>;
 }
 
-export async function queryVector(catalog: Catalog, terms: readonly WeightedTerm[], encoders: TermEncoders): Promise<Float32Array> {
+export async function queryVector(catalog: Pick<Catalog, 'vectors' | 'images'>, terms: readonly WeightedTerm[], encoders: TermEncoders): Promise<Float32Array> {
   const texts = terms.flatMap((t) => ('text' in t.source ? [t.source.text] : []));
   const encoded = texts.length ? await encoders.encodeTexts(texts) : new Float32Array(0);
   const dims = texts.length ? encoded.length / texts.length : 0;
@@ -63,7 +63,7 @@ export async function queryVector(catalog: Catalog, terms: readonly WeightedTerm
       vector = encoded.subarray(nextText * dims, (nextText + 1) * dims);
       nextText++;
     } else if ('id' in term.source.image) {
-      vector = storedImageVector(catalog, term.source.image.id);
+      vector = await storedImageVector(catalog, term.source.image.id);
     } else {
       if (!encoders.encodeImageFile) throw new Error('image files cannot be query terms here; use a catalogue id');
       vector = await encoders.encodeImageFile(term.source.image.path);

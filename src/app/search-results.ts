@@ -1,5 +1,5 @@
 // Search results as the front ends show them: rank, id, path and score.
-import type { Catalog } from '../catalog/catalog.js';
+import type { ImageQuery } from '../catalog/ports.js';
 
 export interface SearchResult {
   rank: number;
@@ -8,7 +8,7 @@ export interface SearchResult {
   score: number;
 }
 
-export function attachPaths(catalog: Catalog, hits: { id: number; score: number }[]): SearchResult[] {
-  const records = catalog.images(hits.map((h) => h.id));
+export async function attachPaths(images: ImageQuery, hits: { id: number; score: number }[]): Promise<SearchResult[]> {
+  const records = await images.get(hits.map((h) => h.id));
   return hits.map((hit, i) => ({ rank: i + 1, id: hit.id, path: records.get(hit.id)?.path ?? '', score: hit.score }));
 }

@@ -1,73 +1,89 @@
-// The picsift command line: parses arguments, calls the core, formats results.
-import { Command, InvalidArgumentError, Option } from 'commander';
-import { commands } from './commands.js';
-import { defaultLibraryDir } from '../library.js';
+// The picsift command line: declares the commands and their options, parses,
+// and hands each command to its module under commands/, loaded only when that
+// command runs (so `--help` and a cold search do not load every library).
+// Defaults come from the modules they configure.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Command, Option } from 'commander';
+import { defaultLibraryDir } from '../app/library-dir.js';
+import { DEFAULT_DUPLICATE_THRESHOLD } from '../app/duplicates.js';
+import { DEFAULT_RESULTS, MAX_RESULTS } from '../app/search-limits.js';
+import { DEFAULT_MAX_PIXELS } from '../media/limits.js';
+import { DEFAULT_FILE_TIMEOUT_MS } from '../media/safe-open.js';
+import { DEFAULT_BATCH_SIZE } from '../pipeline/defaults.js';
+import { repoRoot } from '../util/repo-root.js';
+import { collect, positiveInt, score } from './options.js';
 import { registerServeCommand } from './serve-command.js';
+import { reportFailure } from './failure.js';
 
-function positiveInt(name: string, max?: number) {
-  return (value: string): number => {
-    const n = Number(value);
-    if (!Number.isInteger(n) || n < 1 || (max !== undefined && n > max)) {
-      throw new InvalidArgumentError(`${name} must be a whole number from 1${max ? ` to ${max}` : ' up'}, not "${value}"`);
-    }
-    return n;
-  };
-}
+const version = (JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')) as { version: string }).version;
 
 const program = new Command()
   .name('picsift')
   .description('Search a photo collection by text.')
-  .showHelpAfterError()
+  .version(version, '--version', 'print the version')
+  .showSuggestionAfterError()
+  .addOption(new Option('--library <dir>', "folder that holds picsift's files for this machine").env('PICSIFT_LIBRARY').default(defaultLibraryDir()))
   .addOption(
-    new Option('--library <dir>', 'folder that holds everything picsift writes').env('PICSIFT_LIBRARY').default(defaultLibraryDir()),
+    new Option('--catalog <url>', 'keep the catalogue in PostgreSQL (postgres://USER@HOST:PORT/DB) instead of the library folder').env(
+      'PICSIFT_CATALOG',
+    ),
   )
-  .option(
-    '--model <id-or-dir>',
-    "Hugging Face model id or model directory (default: the library's model, else Xenova/clip-vit-base-patch32)",
-  )
-  .addOption(new Option('--dtype <dtype>', "ONNX variant (default: the library's, else fp32)").choices(['fp32', 'q8']));
+  .option('--model <id-or-dir>', "Hugging Face model id or model directory (default: the library's model, else Xenova/clip-vit-base-patch32)")
+  .addOption(new Option('--dtype <dtype>', "ONNX variant (default: the library's, else fp32)").choices(['fp32', 'q8']))
+  .option('--verbose', 'say more about what happens')
+  .option('--quiet', 'print only results, warnings and errors');
+
+// Argument mistakes: one line and a hint, not the whole usage text.
+program.configureOutput({
+  outputError: (message, write) => write(`picsift: ${message.replace(/^error: /, '').trim()}\n`),
+});
+program.showHelpAfterError('(run `picsift COMMAND --help` for its options)');
+
+/** Loads a command's module when the command runs. */
+const lazy =
+  <A extends unknown[]>(load: () => Promise<(...args: A) => Promise<void>>) =>
+  async (...args: A): Promise<void> =>
+    (await load())(...args);
 
 program
   .command('run-pipeline')
   .alias('scan')
   .description('register the image files under each DIR (no embedding yet)')
   .argument('<dir...>', 'folders (or files) to register')
-  .action((dirs: string[], _opts, cmd: Command) => commands.scan(cmd.optsWithGlobals(), dirs));
+  .action(lazy(async () => (await import('./commands/embedding.js')).scan));
 
 const embedOptions = (cmd: Command): Command =>
   cmd
-    .option('--batch-size <n>', 'images per model call', positiveInt('--batch-size', 1024), 16)
-    .option('--max-pixels <n>', 'refuse images with more pixels than this (decompression bombs)', positiveInt('--max-pixels'), 100_000_000)
-    .option('--file-timeout <seconds>', 'give up on a file whose decoding takes longer', positiveInt('--file-timeout'), 60)
-    .option('--retry-failed', 'try the images that failed before once more');
+    .option('--batch-size <n>', 'images per model call', positiveInt('--batch-size', 1024), DEFAULT_BATCH_SIZE)
+    .option(
+      '--max-pixels <n>',
+      'refuse images with more pixels than this (decompression bombs)',
+      positiveInt('--max-pixels'),
+      DEFAULT_MAX_PIXELS,
+    )
+    .option('--file-timeout <seconds>', 'give up on a file whose reading or decoding takes longer', positiveInt('--file-timeout'), DEFAULT_FILE_TIMEOUT_MS / 1000)
+    .option('--retry-failed', 'try the images that failed before once more')
+    .option('--path-map <from=to>', 'read catalogue paths under FROM from TO on this machine (repeatable)', collect);
 
-embedOptions(program.command('embed').description('embed every registered image that has no vector yet')).action((_opts, cmd: Command) =>
-  commands.embed(cmd.optsWithGlobals()),
+embedOptions(program.command('embed').description('embed every registered image that has no vector yet')).action(
+  lazy(async () => (await import('./commands/embedding.js')).embed),
 );
 
 program
   .command('build-index')
   .description('build or refresh the approximate-nearest-neighbour index')
   .option('--rebuild', 'rebuild from scratch instead of adding the new vectors')
-  .action((_opts, cmd: Command) => commands.buildIndex(cmd.optsWithGlobals()));
+  .action(lazy(async () => (await import('./commands/embedding.js')).buildIndex));
 
-/** Repeatable options collect into an array (no shared default array). */
-const collect = (value: string, previous: string[] | undefined): string[] => [...(previous ?? []), value];
-
-function score(name: string) {
-  return (value: string): number => {
-    const n = Number(value);
-    if (value.trim() === '' || !Number.isFinite(n) || n < -1 || n > 1) {
-      throw new InvalidArgumentError(`${name} must be a cosine score from -1 to 1, not "${value}"`);
-    }
-    return n;
-  };
-}
+embedOptions(
+  program.command('index').description('register + embed + build-index, in one go').argument('<dir...>', 'folders (or files) to index'),
+).action(lazy(async () => (await import('./commands/embedding.js')).index));
 
 /** Options every search command takes: result count, output, cut-off, query terms and filters. */
 const searchOptions = (cmd: Command): Command =>
   cmd
-    .option('-n <k>', 'number of results', positiveInt('-n', 1000), 20)
+    .option('-n <k>', 'number of results', positiveInt('-n', MAX_RESULTS), DEFAULT_RESULTS)
     .option('--json', 'print JSON')
     .option('--threshold <score>', 'drop results scoring below this cosine', score('--threshold'))
     .option('--add <[weight:]text>', 'also look for this text (repeatable; e.g. --add 2:sunset)', collect)
@@ -88,73 +104,76 @@ searchOptions(
     .alias('search')
     .description('find the photos that best match a text')
     .argument('<query>', 'what to look for, e.g. "sky at sunset"'),
-).action((query: string, _opts, cmd: Command) => commands.searchText(cmd.optsWithGlobals(), query));
+).action(lazy(async () => (await import('./commands/search.js')).searchText));
 
 searchOptions(
   program
     .command('search-image')
     .description('find the photos most like an image file (not added to the library) or a catalogued image id')
     .argument('<path-or-id>', 'an image file, or the catalogue id of an image (it is left out of the results)'),
-).action((ref: string, _opts, cmd: Command) => commands.searchImage(cmd.optsWithGlobals(), ref));
+).action(lazy(async () => (await import('./commands/search.js')).searchImage));
 
 program
   .command('duplicates')
   .description('list groups of identical files and near-duplicates (resized or re-encoded copies)')
-  .option('--threshold <score>', 'cosine at or above which two photos count as near-duplicates', score('--threshold'), 0.95)
+  .option('--threshold <score>', 'cosine at or above which two photos count as near-duplicates', score('--threshold'), DEFAULT_DUPLICATE_THRESHOLD)
   .option('--json', 'print JSON')
-  .action((_opts, cmd: Command) => commands.duplicates(cmd.optsWithGlobals()));
-
-embedOptions(
-  program.command('index').description('register + embed + build-index, in one go').argument('<dir...>', 'folders (or files) to index'),
-).action((dirs: string[], _opts, cmd: Command) => commands.index(cmd.optsWithGlobals(), dirs));
+  .action(lazy(async () => (await import('./commands/search.js')).duplicates));
 
 program
   .command('status')
   .description('counts of images, vectors and index entries')
   .option('--json', 'print JSON')
-  .action((_opts, cmd: Command) => commands.status(cmd.optsWithGlobals()));
+  .action(lazy(async () => (await import('./commands/library.js')).status));
 
 program
   .command('errors')
   .description('list the files that could not be embedded, with the reason')
   .option('--json', 'print JSON')
-  .action((_opts, cmd: Command) => commands.errors(cmd.optsWithGlobals()));
+  .action(lazy(async () => (await import('./commands/library.js')).errors));
 
 program
   .command('forget')
   .description('remove every image under DIR from the library')
   .argument('<dir...>', 'folders to forget')
-  .action((dirs: string[], _opts, cmd: Command) => commands.forget(cmd.optsWithGlobals(), dirs));
+  .action(lazy(async () => (await import('./commands/library.js')).forget));
 
 program
   .command('verify')
   .description('check the catalogue and the index; exits 1 and lists the problems if any')
   .option('--json', 'print JSON')
-  .action((_opts, cmd: Command) => commands.verify(cmd.optsWithGlobals()));
+  .option('--full', "run the storage engine's full integrity check (slower) instead of its quick one")
+  .action(lazy(async () => (await import('./commands/library.js')).verify));
 
 program
   .command('repair')
   .description('fix what verify reports, by dropping bad vectors (re-embedded by the next embed) and rebuilding the index')
-  .action((_opts, cmd: Command) => commands.repair(cmd.optsWithGlobals()));
+  .action(lazy(async () => (await import('./commands/library.js')).repair));
 
 program
   .command('import-legacy')
   .description("adopt the old tool's library: metadata.db + embeddings.npy")
   .requiredOption('--db <metadata.db>', 'SQLite database with table images(id, file_path, embedding_index, width, height, format)')
   .requiredOption('--embeddings <embeddings.npy>', 'float32 array of shape (N, dims); row i belongs to embedding_index i')
-  .action((_opts, cmd: Command) => commands.importLegacy(cmd.optsWithGlobals()));
+  .action(lazy(async () => (await import('./commands/transfer.js')).importLegacy));
 
 program
   .command('export')
   .description('write embeddings.npy and metadata.db in the old layout, for numpy and FAISS')
   .requiredOption('--out <dir>', 'folder to write into')
-  .action((_opts, cmd: Command) => commands.export(cmd.optsWithGlobals()));
+  .option('--force', 'replace an export already in that folder')
+  .action(lazy(async () => (await import('./commands/transfer.js')).exportLegacy));
+
+program
+  .command('migrate')
+  .description('copy the catalogue to PostgreSQL (--to postgres://…) or to a library folder (--to DIR); resumable')
+  .requiredOption('--to <url-or-dir>', 'a PostgreSQL URL, or a library folder for an SQLite catalogue')
+  .action(lazy(async () => (await import('./commands/transfer.js')).migrate));
 
 registerServeCommand(program);
 
 try {
   await program.parseAsync();
 } catch (err) {
-  process.stderr.write(`picsift: ${(err as Error).message}\n`);
-  process.exitCode = 1;
+  reportFailure(err);
 }

@@ -1,25 +1,6 @@
-// `picsift serve`: argument parsing only; src/server/serve.ts does the work.
-import { Command, InvalidArgumentError, Option } from 'commander';
-import { startServer } from '../server/serve.js';
-
-interface ServeCommandOptions {
-  library: string;
-  model?: string;
-  dtype?: string;
-  host: string;
-  port: number;
-  token?: string;
-}
-
-function portNumber(value: string): number {
-  const n = Number(value);
-  if (!/^\d+$/.test(value) || n > 65535) throw new InvalidArgumentError(`--port must be a number from 0 to 65535, not "${value}"`);
-  return n;
-}
-
-const say = (line: string): void => {
-  process.stderr.write(`${line}\n`);
-};
+// `picsift serve`'s options; the command's module is loaded only when it runs.
+import { Option, type Command } from 'commander';
+import { portNumber } from './options.js';
 
 export function registerServeCommand(program: Command): void {
   program
@@ -29,24 +10,7 @@ export function registerServeCommand(program: Command): void {
     .option('--port <n>', 'port to listen on (0: any free port)', portNumber, 7878)
     .addOption(
       // From the environment too: a token on the command line shows in `ps` to every user of the machine.
-      new Option('--token <secret>', 'required on every request (Bearer header, ?token=, or the cookie the page sets)').env(
-        'PICSIFT_TOKEN',
-      ),
+      new Option('--token <secret>', 'required on every request (Bearer header, ?token=, or the cookie the page sets)').env('PICSIFT_TOKEN'),
     )
-    .action(async (_opts, cmd: Command) => {
-      const options = cmd.optsWithGlobals<ServeCommandOptions>();
-      const server = await startServer(options, (line) => say(`picsift: ${line}`));
-      const stop = (signal: string): void => {
-        say(`picsift: ${signal}, stopping`);
-        server.close().then(
-          () => process.exit(0),
-          (err: Error) => {
-            say(`picsift: ${err.message}`);
-            process.exit(1);
-          },
-        );
-      };
-      process.once('SIGINT', () => stop('SIGINT'));
-      process.once('SIGTERM', () => stop('SIGTERM'));
-    });
+    .action(async (options: unknown, cmd: Command) => (await import('./commands/serve.js')).serve(options, cmd));
 }

@@ -1,13 +1,15 @@
 // The approximate-nearest-neighbour index (usearch HNSW): the one module that uses
-// usearch. It is derived data: a manifest records which catalogue vectors it holds
-// (every seq up to its watermark), so search can cover the rest exactly.
+// usearch. It is derived data: a manifest records which catalogue it was built
+// from and which of its vectors it holds (every position below its watermark,
+// in commit order), so search covers the rest exactly and an index of another
+// catalogue or model is never used.
 import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import usearch from 'usearch';
-import type { ModelIdentity, StoredVector } from '../catalog/catalog.js';
+import { sameModel, type ModelIdentity, type StoredVector } from '../catalog/types.js';
 import { commitFile, writeFileDurably } from '../util/durable-files.js';
 
-const { Index, MetricKind, ScalarKind } = usearch;
+const { Index, MetricKind } = usearch;
 
 export interface IndexParams {
   connectivity: number;
@@ -35,12 +37,18 @@ export interface IndexParams {
 // expansion_search is a search-time setting: AnnIndex.open can override it.
 export const DEFAULT_PARAMS: IndexParams = { connectivity: 32, expansionAdd: 128, expansionSearch: 704, quantization: 'i8' };
 
-export interface IndexManifest {
-  version: 1;
+/** What an index was built from: an index of another catalogue or model is never used. */
+export interface IndexIdentity {
+  /** The catalogue's identity (Catalog.identity()). */
+  catalogId: string;
   model: ModelIdentity;
+}
+
+export interface IndexManifest extends IndexIdentity {
+  version: 2;
   file: string;
-  /** Every catalogue vector with seq ≤ watermark is in the index. */
-  watermark: number;
+  /** Every catalogue vector with position < upTo is in the index (positions are commit-ordered). */
+  upTo: number;
   count: number;
   params: IndexParams;
   builtAt: string;
@@ -58,7 +66,7 @@ function newIndex(dims: number, params: IndexParams): InstanceType<typeof Index>
   return new Index({
     dimensions: dims,
     metric: MetricKind.Cos,
-    quantization: params.quantization as unknown as (typeof ScalarKind)[keyof typeof ScalarKind],
+    quantization: params.quantization as unknown as (typeof usearch.ScalarKind)[keyof typeof usearch.ScalarKind],
     connectivity: params.connectivity,
     expansion_add: params.expansionAdd,
     expansion_search: params.expansionSearch,
@@ -66,14 +74,31 @@ function newIndex(dims: number, params: IndexParams): InstanceType<typeof Index>
   });
 }
 
+/** The manifest of the index in `dir`, or null when there is none (or one from before version 2, rebuilt on the next build). */
 export function readManifest(dir: string): IndexManifest | null {
   const path = join(dir, MANIFEST);
   if (!existsSync(path)) return null;
   try {
     const manifest = JSON.parse(readFileSync(path, 'utf8')) as IndexManifest;
-    return manifest.version === 1 && existsSync(join(dir, manifest.file)) ? manifest : null;
+    return manifest.version === 2 && existsSync(join(dir, manifest.file)) ? manifest : null;
   } catch {
-    return null; // A damaged manifest only costs speed: search falls back to exact.
+    return null; // A damaged manifest only costs speed: search falls back to exact, build-index rebuilds.
+  }
+}
+
+/** Whether an index was built from this catalogue and model (else it describes other images and is ignored). */
+export function builtFrom(manifest: IndexManifest, identity: IndexIdentity): boolean {
+  return manifest.catalogId === identity.catalogId && sameModel(manifest.model, identity.model);
+}
+
+/** The index file cannot be read (truncated, overwritten, another format). */
+export class IndexDamagedError extends Error {
+  constructor(file: string, cause: unknown) {
+    super(
+      `the ANN index ${file} is damaged (${(cause as Error).message}); it is derived data: run \`picsift build-index --rebuild\` (or delete the folder ${dirname(file)})`,
+      { cause },
+    );
+    this.name = 'IndexDamagedError';
   }
 }
 
@@ -85,18 +110,25 @@ export class AnnIndex {
 
   /**
    * Opens the index for searching (memory-mapped, so a cold CLI call starts fast),
-   * or null if there is none. expansion_search is a search-time setting (the file
-   * does not depend on it), so indexes built under an older default search with
-   * today's DEFAULT_PARAMS value unless `expansionSearch` says otherwise.
+   * or null if there is none or it was built from another catalogue or model.
+   * Throws IndexDamagedError when its file cannot be read. expansion_search is a
+   * search-time setting (the file does not depend on it), so indexes built under
+   * an older default search with today's DEFAULT_PARAMS value unless
+   * `expansionSearch` says otherwise.
    */
-  static open(dir: string, options: { expansionSearch?: number } = {}): AnnIndex | null {
+  static open(dir: string, identity: IndexIdentity, options: { expansionSearch?: number } = {}): AnnIndex | null {
     const manifest = readManifest(dir);
-    if (!manifest) return null;
+    if (!manifest || !builtFrom(manifest, identity)) return null;
     const index = newIndex(manifest.model.dims, {
       ...manifest.params,
       expansionSearch: options.expansionSearch ?? DEFAULT_PARAMS.expansionSearch,
     });
-    index.view(join(dir, manifest.file));
+    const file = join(dir, manifest.file);
+    try {
+      index.view(file);
+    } catch (err) {
+      throw new IndexDamagedError(file, err);
+    }
     return new AnnIndex(index, manifest);
   }
 
@@ -124,79 +156,84 @@ export interface BuildResult {
   refreshed: boolean;
 }
 
-/**
- * Brings the index up to date with the catalogue. An index of the same model is
- * extended with the vectors committed after its watermark (re-embedded images
- * replace their old entry); otherwise it is rebuilt from scratch. The new file is
- * written beside the old one and the manifest switched atomically, so a crash
- * at any point leaves a usable index.
- */
-export function buildIndex(
-  dir: string,
-  model: ModelIdentity,
-  vectorsAfter: (seq: number) => Iterable<StoredVector>,
-  options: { rebuild?: boolean; params?: IndexParams; onProgress?: (added: number) => void } = {},
-): BuildResult {
-  mkdirSync(dir, { recursive: true });
-  const old = readManifest(dir);
-  const sameModel = old && old.model.id === model.id && old.model.dtype === model.dtype && old.model.dims === model.dims;
-  const refresh = Boolean(sameModel && !options.rebuild);
-  const params = refresh ? old!.params : (options.params ?? DEFAULT_PARAMS);
-  const index = newIndex(model.dims, params);
-  if (refresh) index.load(join(dir, old!.file));
-  let watermark = refresh ? old!.watermark : 0;
+/** A consistent read of the catalogue's vectors from a position on (VectorStore.readForIndex). */
+export type VectorReader = (from: number) => Promise<{ upTo: number; pages: AsyncIterable<StoredVector[]> }>;
 
-  const CHUNK = 4096;
-  const keys = new BigUint64Array(CHUNK);
-  const vectors = new Float32Array(CHUNK * model.dims);
-  let pending = 0;
+/**
+ * Brings the index up to date with the catalogue. An index of the same catalogue
+ * and model is extended with the vectors committed at or after its watermark
+ * (re-embedded images replace their old entry); otherwise it is rebuilt from
+ * scratch. The new file is written beside the old one and the manifest switched
+ * atomically, so a crash at any point leaves a usable index.
+ */
+export async function buildIndex(
+  dir: string,
+  identity: IndexIdentity,
+  read: VectorReader,
+  options: { rebuild?: boolean; params?: IndexParams; onProgress?: (added: number) => void } = {},
+): Promise<BuildResult> {
+  mkdirSync(dir, { recursive: true });
+  removeLeftovers(dir, readManifest(dir)?.file);
+  const old = readManifest(dir);
+  const refresh = Boolean(old && builtFrom(old, identity) && !options.rebuild);
+  const params = refresh ? old!.params : (options.params ?? DEFAULT_PARAMS);
+  const { dims } = identity.model;
+  const index = newIndex(dims, params);
+  if (refresh) {
+    try {
+      index.load(join(dir, old!.file));
+    } catch (err) {
+      throw new IndexDamagedError(join(dir, old!.file), err);
+    }
+  }
+  const { upTo, pages } = await read(refresh ? old!.upTo : 0);
+
   let added = 0;
-  const flush = (): void => {
-    if (pending === 0) return;
-    const k = keys.subarray(0, pending);
+  for await (const page of pages) {
+    const keys = new BigUint64Array(page.length);
+    const vectors = new Float32Array(page.length * dims);
+    page.forEach((v, i) => {
+      if (v.vector.length !== dims) {
+        throw new Error(`catalogue vector of image ${v.id} has ${v.vector.length} dimensions, expected ${dims}`);
+      }
+      keys[i] = BigInt(v.id);
+      vectors.set(v.vector, i * dims);
+    });
     if (refresh) {
-      const present = index.contains(k) as boolean[];
-      const stale = k.filter((_, i) => present[i]);
+      const present = index.contains(keys) as boolean[];
+      const stale = keys.filter((_, i) => present[i]);
       if (stale.length > 0) index.remove(stale);
     }
-    index.add(k, vectors.subarray(0, pending * model.dims), 0);
-    added += pending;
-    pending = 0;
+    index.add(keys, vectors, 0);
+    added += page.length;
     options.onProgress?.(added);
-  };
-  for (const v of vectorsAfter(watermark)) {
-    if (v.vector.length !== model.dims) {
-      throw new Error(`catalogue vector of image ${v.id} has ${v.vector.length} dimensions, expected ${model.dims}`);
-    }
-    keys[pending] = BigInt(v.id);
-    vectors.set(v.vector, pending * model.dims);
-    pending++;
-    watermark = Math.max(watermark, v.seq);
-    if (pending === CHUNK) flush();
   }
-  flush();
 
   const file = `vectors-${Date.now()}-${process.pid}.usearch`;
   const tmp = join(dir, `${file}.tmp`);
   index.save(tmp);
   commitFile(tmp, join(dir, file));
   const manifest: IndexManifest = {
-    version: 1,
-    model,
+    version: 2,
+    ...identity,
     file,
-    watermark,
+    upTo,
     count: index.size(),
     params,
     builtAt: new Date().toISOString(),
   };
   writeFileDurably(join(dir, MANIFEST), JSON.stringify(manifest, null, 2));
-  removeOtherIndexFiles(dir, file);
+  removeLeftovers(dir, file);
   return { manifest, added, refreshed: refresh };
 }
 
-/** Old index files and leftovers of interrupted builds; only called after the new manifest is durable. */
-function removeOtherIndexFiles(dir: string, keep: string): void {
+/**
+ * Old index files and leftovers of interrupted builds (a half-written index, a
+ * manifest's temporary copy): only the file the durable manifest names is kept.
+ */
+function removeLeftovers(dir: string, keep: string | undefined): void {
   for (const name of readdirSync(dir)) {
-    if (name.startsWith('vectors-') && name !== keep) rmSync(join(dir, name), { force: true });
+    const stale = (name.startsWith('vectors-') && name !== keep) || (name.startsWith(`${MANIFEST}.`) && name.endsWith('.tmp'));
+    if (stale) rmSync(join(dir, name), { force: true });
   }
 }

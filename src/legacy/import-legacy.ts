@@ -5,7 +5,8 @@
 import Database from 'better-sqlite3';
 import { statSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
-import type { Catalog, ImportedImage } from '../catalog/catalog.js';
+import type { Maintenance, ModelRegistry } from '../catalog/ports.js';
+import type { ImportedImage, ModelIdentity } from '../catalog/types.js';
 import { readNpyHeader, readNpyRows } from './npy.js';
 
 export interface LegacyImportReport {
@@ -34,7 +35,7 @@ export function readLegacyRows(dbPath: string): LegacyRow[] {
   try {
     db = new Database(dbPath, { readonly: true, fileMustExist: true });
   } catch (err) {
-    throw new Error(`cannot open legacy database ${dbPath}: ${(err as Error).message}`);
+    throw new Error(`cannot open legacy database ${dbPath}: ${(err as Error).message}`, { cause: err });
   }
   try {
     const columns = (db.prepare(`SELECT name FROM pragma_table_info('images')`).all() as { name: string }[]).map((c) => c.name);
@@ -52,10 +53,27 @@ export function readLegacyRows(dbPath: string): LegacyRow[] {
   }
 }
 
-export function importLegacy(catalog: Catalog, dbPath: string, npyPath: string, claimDims: (dims: number) => void): LegacyImportReport {
+/**
+ * Adopts the old library. Everything is checked before anything is written: the
+ * .npy's header, the database's table, and that the vectors are as wide as the
+ * model's (`model`), so a failed or mismatched import leaves the library as it
+ * was. Only then is the model recorded, and the rows added in batches.
+ */
+export async function importLegacy(
+  catalog: { maintenance: Maintenance; models: ModelRegistry },
+  dbPath: string,
+  npyPath: string,
+  model: ModelIdentity,
+): Promise<LegacyImportReport> {
   const header = readNpyHeader(npyPath);
-  claimDims(header.cols);
   const rows = readLegacyRows(dbPath);
+  if (header.cols !== model.dims) {
+    throw new Error(
+      `${npyPath} holds ${header.cols}-dimensional vectors, but model ${model.id} (${model.dtype}) makes ${model.dims}-dimensional ones; ` +
+        'give the --model that made them (a model folder or hub id), or the library would hold vectors no search can use',
+    );
+  }
+  await catalog.models.claimModel(model);
   const base = dirname(resolve(dbPath));
   const report: LegacyImportReport = {
     rows: rows.length,
@@ -85,7 +103,7 @@ export function importLegacy(catalog: Catalog, dbPath: string, npyPath: string, 
       }
       return { path, size, mtimeMs, format: normalizeFormat(row.format), width: row.width, height: row.height, vector };
     });
-    const r = catalog.importImages(images);
+    const r = await catalog.maintenance.importImages(images);
     report.embedded += r.embedded;
     report.pending += r.pending;
     report.skipped += r.skipped;

@@ -65,17 +65,29 @@ export function readNpyRows(path: string, header: NpyHeader, start: number, coun
   return out;
 }
 
-/** Streams a (rows, cols) float32 .npy (format 1.0); the row count is declared up front. */
+/** Room for any row count in the header, so the count can be written once the rows are. */
+const ROWS_FIELD = 20;
+
+/**
+ * Streams a (rows, cols) float32 .npy (format 1.0). The header is written with
+ * room for the row count, and the count filled in by close(): the rows written
+ * are the rows declared, even if the catalogue changed while it was read.
+ */
 export class NpyWriter {
   private readonly fd: number;
   private written = 0;
 
   constructor(
     readonly path: string,
-    private readonly rows: number,
     private readonly cols: number,
   ) {
-    let header = `{'descr': '<f4', 'fortran_order': False, 'shape': (${rows}, ${cols}), }`;
+    this.fd = openSync(path, 'w');
+    writeSync(this.fd, this.header(0));
+  }
+
+  private header(rows: number): Buffer {
+    // numpy reads the header with ast.literal_eval, so spaces inside the tuple are fine.
+    let header = `{'descr': '<f4', 'fortran_order': False, 'shape': (${String(rows).padStart(ROWS_FIELD)}, ${this.cols}), }`;
     // Padded with spaces and a newline so that the data starts on a 64-byte boundary.
     const unpadded = 10 + header.length + 1;
     header += ' '.repeat((64 - (unpadded % 64)) % 64) + '\n';
@@ -84,9 +96,7 @@ export class NpyWriter {
     prefix[6] = 1;
     prefix[7] = 0;
     prefix.writeUInt16LE(header.length, 8);
-    this.fd = openSync(path, 'w');
-    writeSync(this.fd, prefix);
-    writeSync(this.fd, Buffer.from(header, 'latin1'));
+    return Buffer.concat([prefix, Buffer.from(header, 'latin1')]);
   }
 
   append(row: Float32Array): void {
@@ -95,8 +105,18 @@ export class NpyWriter {
     this.written++;
   }
 
-  close(): void {
+  /** Writes the row count into the header and closes the file. */
+  close(): number {
+    try {
+      writeSync(this.fd, this.header(this.written), 0, undefined, 0);
+    } finally {
+      closeSync(this.fd);
+    }
+    return this.written;
+  }
+
+  /** Closes without finishing (the caller removes the file). */
+  abandon(): void {
     closeSync(this.fd);
-    if (this.written !== this.rows) throw new Error(`${this.path}: wrote ${this.written} rows, declared ${this.rows}`);
   }
 }

@@ -1,14 +1,18 @@
-// Stage 2: read + decode + preprocess a batch of images into one tensor. Files are
-// read once: the same bytes feed the content hash and the decoder. A file that
-// cannot be read or decoded becomes a failure with a reason, never an exception,
-// and content already embedded elsewhere in the library reuses that vector.
-import { createHash } from 'node:crypto';
-import { open } from 'node:fs/promises';
-import type { EmbeddedImage, FailedImage, ImageRecord, ReusableVector } from '../catalog/catalog.js';
-import { readExif } from '../imaging/exif.js';
-import { preprocessInto } from '../imaging/preprocess.js';
-import type { PreprocessConfig } from '../imaging/preprocessor-config.js';
-import type { Limiter } from './limiter.js';
+// Stages 1 and 2 of embedding a batch: read each file (read-stage.ts), then
+// decode and preprocess it into its slot of one tensor for the encoder. A file
+// that cannot be read or decoded becomes a failure with a reason, never an
+// exception, and content already embedded elsewhere in the library reuses that
+// vector without decoding. Both stages are injectable, so each can be tested
+// with a stand-in for the other.
+import type { EmbeddedImage, ExifFacts, FailedImage, ImageRecord, ReusableVector } from '../catalog/types.js';
+import { readExif } from '../media/exif.js';
+import { preprocessInto } from '../media/preprocess.js';
+import type { PreprocessConfig } from '../media/preprocessor-config.js';
+import { DEFAULT_FILE_TIMEOUT_MS } from '../media/safe-open.js';
+import type { Limiter } from '../util/limiter.js';
+import { readImageFile, type ReadFile } from './read-stage.js';
+
+export { DEFAULT_FILE_TIMEOUT_MS };
 
 export interface PreparedImage {
   id: number;
@@ -17,6 +21,7 @@ export interface PreparedImage {
   width: number;
   height: number;
   contentHash: string;
+  exif?: ExifFacts;
 }
 
 export interface PreparedBatch {
@@ -28,6 +33,16 @@ export interface PreparedBatch {
   failed: FailedImage[];
 }
 
+/** Stage 1: a file's bytes (read-stage.ts). */
+export type ReadStage = (path: string, timeoutMs: number) => Promise<ReadFile>;
+
+/** Stage 2: bytes → one tensor at out[offset…]; returns the oriented size and the EXIF facts. */
+export type DecodeStage = (
+  bytes: Buffer,
+  out: Float32Array,
+  offset: number,
+) => Promise<{ width: number; height: number; exif: ExifFacts }>;
+
 export interface PrepareOptions {
   config: PreprocessConfig;
   /** Decompression-bomb guard: images with more pixels are refused. */
@@ -35,14 +50,17 @@ export interface PrepareOptions {
   /** Per-file time limit for reading and decoding, so one pathological file cannot stall a run. */
   timeoutMs?: number;
   /** A stored vector for identical content, if the library has one. */
-  reusableVector?: (contentHash: string) => ReusableVector | null;
+  reusableVector?: (contentHash: string) => Promise<ReusableVector | null>;
   /** JPEG shrink-on-load (see PreprocessOptions.fastShrink); default DEFAULT_FAST_SHRINK. */
   fastShrink?: boolean;
   /** Shared bound on files being read and decoded at once, across batches; the timeout starts when a file's turn comes. */
   limiter?: Limiter;
+  /** Catalogue path → the path this machine reads (--path-map). */
+  localPath?: (path: string) => string;
+  /** Stand-ins for tests; default: readImageFile and the media module's decoder. */
+  read?: ReadStage;
+  decode?: DecodeStage;
 }
-
-export const DEFAULT_FILE_TIMEOUT_MS = 60_000;
 
 /**
  * Decode JPEGs with shrink-on-load by default. On two cores the model and the
@@ -62,14 +80,14 @@ export async function prepareBatch(records: readonly ImageRecord[], options: Pre
   const perImage = 3 * config.cropHeight * config.cropWidth;
   const pixels = new Float32Array(records.length * perImage);
   const timeoutMs = options.timeoutMs ?? DEFAULT_FILE_TIMEOUT_MS;
+  const decode = options.decode ?? mediaDecoder(options, timeoutMs);
   const one = (record: ImageRecord, slot: number): Promise<Outcome> =>
-    withTimeout(prepareOne(record, slot * perImage, pixels, options), timeoutMs);
+    withTimeout(prepareOne(record, slot * perImage, pixels, decode, options, timeoutMs), timeoutMs);
   const outcomes = await Promise.all(
     records.map((record, slot) =>
-      (options.limiter ? options.limiter.run(() => one(record, slot)) : one(record, slot)).catch((err: unknown): FailedImage => ({
-        id: record.id,
-        reason: oneLine(err),
-      })),
+      (options.limiter ? options.limiter.run(() => one(record, slot)) : one(record, slot)).catch(
+        (err: unknown): FailedImage => ({ id: record.id, reason: oneLine(err) }),
+      ),
     ),
   );
   // Close the gaps left by failures and reuses so the encoder sees only real images.
@@ -87,31 +105,33 @@ export async function prepareBatch(records: readonly ImageRecord[], options: Pre
   return batch;
 }
 
-async function prepareOne(record: ImageRecord, offset: number, pixels: Float32Array, options: PrepareOptions): Promise<Outcome> {
-  // Size and mtime come from the open file, so they describe exactly the bytes embedded
-  // even if the file changed after the scan.
-  const handle = await open(record.path, 'r');
-  let bytes: Buffer;
-  let size: number;
-  let mtimeMs: number;
-  try {
-    const info = await handle.stat();
-    size = info.size;
-    mtimeMs = Math.trunc(info.mtimeMs);
-    bytes = await handle.readFile();
-  } finally {
-    await handle.close();
-  }
-  if (bytes.length === 0) throw new Error('file is empty');
-  const contentHash = createHash('sha256').update(bytes).digest('hex');
-  const known = options.reusableVector?.(contentHash);
+async function prepareOne(
+  record: ImageRecord,
+  offset: number,
+  pixels: Float32Array,
+  decode: DecodeStage,
+  options: PrepareOptions,
+  timeoutMs: number,
+): Promise<Outcome> {
+  const path = options.localPath ? options.localPath(record.path) : record.path;
+  const file = await (options.read ?? readImageFile)(path, timeoutMs);
+  const { size, mtimeMs, contentHash } = file;
+  const known = await options.reusableVector?.(contentHash);
   if (known) return { id: record.id, size, mtimeMs, contentHash, ...known };
-  const { width, height } = await preprocessInto(bytes, options.config, pixels, offset, {
-    maxPixels: options.maxPixels,
-    fastShrink: options.fastShrink ?? DEFAULT_FAST_SHRINK,
-    timeoutSeconds: (options.timeoutMs ?? DEFAULT_FILE_TIMEOUT_MS) / 1000,
-  });
-  return { id: record.id, size, mtimeMs, width, height, contentHash, exif: await readExif(bytes) };
+  const { width, height, exif } = await decode(file.bytes, pixels, offset);
+  return { id: record.id, size, mtimeMs, width, height, contentHash, exif };
+}
+
+/** The real stage 2: sharp's decoder and the model's preprocessing, then the EXIF facts of the same bytes. */
+function mediaDecoder(options: PrepareOptions, timeoutMs: number): DecodeStage {
+  return async (bytes, out, offset) => {
+    const size = await preprocessInto(bytes, options.config, out, offset, {
+      maxPixels: options.maxPixels,
+      fastShrink: options.fastShrink ?? DEFAULT_FAST_SHRINK,
+      timeoutSeconds: timeoutMs / 1000,
+    });
+    return { ...size, exif: await readExif(bytes) };
+  };
 }
 
 function withTimeout<T>(work: Promise<T>, ms: number): Promise<T> {

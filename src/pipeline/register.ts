@@ -3,9 +3,10 @@
 // hashed, so a touched file keeps its vector; files under a scanned folder that
 // the scan no longer finds are marked removed (and never returned by search).
 import { createHash } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import type { Catalog, RegisterResult, ScannedFile } from '../catalog/catalog.js';
+import type { ScanRegistry } from '../catalog/ports.js';
+import type { RegisterResult, ScannedFile } from '../catalog/types.js';
+import { readRegularFile } from '../media/safe-open.js';
 import { scanImages, type ScanEvents } from './scan.js';
 
 const BATCH = 2000;
@@ -16,16 +17,16 @@ export interface RegisterReport extends RegisterResult {
 }
 
 export async function registerFolders(
-  catalog: Catalog,
+  registry: ScanRegistry,
   roots: readonly string[],
   events: ScanEvents & { onProgress?: (seen: number) => void } = {},
 ): Promise<RegisterReport> {
   const report: RegisterReport = { added: 0, skipped: 0, changed: 0, unchanged: 0, removed: 0, problems: 0 };
-  const scanId = catalog.beginScan();
+  const scanId = await registry.beginScan();
   let batch: ScannedFile[] = [];
   const flush = async (): Promise<void> => {
-    await hashChangedFiles(catalog, batch);
-    const r = catalog.registerFiles(batch, scanId);
+    await hashChangedFiles(registry, batch);
+    const r = await registry.registerFiles(batch, scanId);
     report.added += r.added;
     report.skipped += r.skipped;
     report.changed += r.changed;
@@ -48,20 +49,20 @@ export async function registerFolders(
     await flush();
     // A folder we could not read may still hold its files: only a complete scan
     // of a root can say that something under it is gone.
-    if (unreadableFolders === 0) report.removed += catalog.markUnseenRemoved(root, scanId);
+    if (unreadableFolders === 0) report.removed += await registry.markUnseenRemoved(root, scanId);
   }
   return report;
 }
 
 /** Size, then mtime, then content: only files whose size or mtime changed are read. */
-async function hashChangedFiles(catalog: Catalog, files: ScannedFile[]): Promise<void> {
-  const known = catalog.knownFiles(files.map((f) => f.path));
+async function hashChangedFiles(registry: ScanRegistry, files: ScannedFile[]): Promise<void> {
+  const known = await registry.knownFiles(files.map((f) => f.path));
   for (const file of files) {
     const k = known.get(file.path);
     if (file.notImage !== undefined || !k || !k.contentHash || (k.size === file.size && k.mtimeMs === file.mtimeMs)) continue;
     try {
       file.contentHash = createHash('sha256')
-        .update(await readFile(file.path))
+        .update((await readRegularFile(file.path)).bytes)
         .digest('hex');
     } catch {
       // Unreadable now: treat it as changed; embed will record why it fails.

@@ -5,8 +5,8 @@
 import { opendir, stat } from 'node:fs/promises';
 import type { Dirent, Stats } from 'node:fs';
 import { join, resolve } from 'node:path';
-import type { ScannedFile } from '../catalog/catalog.js';
-import { sniffFile } from './sniff-format.js';
+import type { ScannedFile } from '../catalog/types.js';
+import { sniffFile } from '../media/sniff-format.js';
 
 export interface ScanEvents {
   /** A file or folder that could not be read; the walk goes on. */

@@ -2,21 +2,9 @@
 // command line and the API (each passes its own parameter names, so messages name
 // what the user typed). The catalogue turns a filter into the set of matching ids.
 import { isAbsolute, resolve } from 'node:path';
+import type { SearchFilter } from '../catalog/types.js';
 
-export interface SearchFilter {
-  /** An SQLite GLOB over the absolute path ("*" also crosses "/"), or a folder: the path is it or under it. */
-  path?: { glob: string } | { folder: string };
-  /** Local wall-clock time "YYYY-MM-DDTHH:MM:SS", inclusive: date taken (EXIF), else file mtime. */
-  after?: string;
-  /** Exclusive, same form as `after`. */
-  before?: string;
-  /** Case-insensitive substring of "make model". */
-  camera?: string;
-  minWidth?: number;
-  minHeight?: number;
-  /** Sniffed formats, e.g. ["jpg", "png"]. */
-  formats?: string[];
-}
+export type { SearchFilter };
 
 export interface RawFilter {
   path?: string;

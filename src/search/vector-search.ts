@@ -1,7 +1,7 @@
 // Nearest vectors by cosine over the catalogue, fast through the ANN index where
 // it is current and exact for whatever the index lacks, so a missing or stale
 // index never gives wrong or incomplete answers.
-import type { Catalog } from '../catalog/catalog.js';
+import type { VectorStore } from '../catalog/ports.js';
 import type { AnnIndex } from '../index/ann-index.js';
 import { dot } from '../util/vectors.js';
 import { TopK, type Scored } from './top-k.js';
@@ -39,36 +39,36 @@ function exactLimit(options: VectorSearchOptions): number {
   return Number.isInteger(fromEnv) && fromEnv >= 0 ? fromEnv : EXACT_LIMIT;
 }
 
-export function searchVectors(
-  catalog: Catalog,
+export async function searchVectors(
+  store: VectorStore,
   index: AnnIndex | null,
   query: Float32Array,
   k: number,
   options: VectorSearchOptions = {},
-): Scored[] {
+): Promise<Scored[]> {
   const { accept } = options;
   if (accept && (accept.size <= exactLimit(options) || !index || index.manifest.model.dims !== query.length)) {
-    return exactOver(catalog, accept, query, k);
+    return exactOver(store, accept, query, k);
   }
   let top = new TopK(k);
   let watermark = 0;
   const small = !accept && index !== null && index.manifest.count <= exactLimit(options);
   if (index && !small && index.manifest.model.dims === query.length) {
-    watermark = index.manifest.watermark;
+    watermark = index.manifest.upTo;
     let wanted = k * OVERFETCH + 10;
     for (;;) {
       // Each round re-reads the larger candidate list from the start.
       top = new TopK(k);
       const hits = index.search(query, wanted);
       // Re-score candidates from the catalogue: an index entry counts only while it
-      // is the image's current vector (seq ≤ watermark); scores come from the
-      // full-precision vector, not the index's quantised copy.
+      // is the image's current vector (position below the watermark); scores come
+      // from the full-precision vector, not the index's quantised copy.
       const candidates = accept ? hits.filter((h) => accept.has(h.id)) : hits;
-      const current = catalog.vectorsOf(candidates.map((h) => h.id));
+      const current = await store.vectorsOf(candidates.map((h) => h.id));
       let found = 0;
       for (const hit of candidates) {
         const stored = current.get(hit.id);
-        if (stored && stored.seq <= watermark) {
+        if (stored && stored.position < watermark) {
           top.push({ id: hit.id, score: dot(query, stored.vector) });
           found++;
         }
@@ -78,24 +78,26 @@ export function searchVectors(
       // entry, e.g. among identical vectors), or the filter keeps missing the
       // neighbourhood: scoring the set exactly is what guarantees K results.
       wanted *= GROWTH;
-      if (hits.length < wanted / GROWTH || wanted > MAX_INDEX_CANDIDATES) return exactOver(catalog, accept, query, k);
+      if (hits.length < wanted / GROWTH || wanted > MAX_INDEX_CANDIDATES) return exactOver(store, accept, query, k);
     }
   }
-  for (const v of catalog.vectorsAfter(watermark)) {
-    if (accept && !accept.has(v.id)) continue;
-    const score = dot(query, v.vector);
-    if (score > top.threshold) top.push({ id: v.id, score });
+  for await (const page of store.tail(watermark)) {
+    for (const v of page) {
+      if (accept && !accept.has(v.id)) continue;
+      const score = dot(query, v.vector);
+      if (score > top.threshold) top.push({ id: v.id, score });
+    }
   }
   return top.sorted();
 }
 
 /** Scores exactly the vectors of the given images. */
-function exactOver(catalog: Catalog, ids: ReadonlySet<number>, query: Float32Array, k: number): Scored[] {
+async function exactOver(store: VectorStore, ids: ReadonlySet<number>, query: Float32Array, k: number): Promise<Scored[]> {
   const top = new TopK(k);
   const all = [...ids];
   const CHUNK = 4096;
   for (let i = 0; i < all.length; i += CHUNK) {
-    for (const v of catalog.vectorsOf(all.slice(i, i + CHUNK)).values()) {
+    for (const v of (await store.vectorsOf(all.slice(i, i + CHUNK))).values()) {
       const score = dot(query, v.vector);
       if (score > top.threshold) top.push({ id: v.id, score });
     }

@@ -7,7 +7,6 @@ import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { SearchResult } from '../app/search-results.js';
 import { HttpError, notFound } from './errors.js';
 import { matchesEtag, mimeType, openServableImage, servableImage, showsInline } from './image-files.js';
-import { readPhotoMetadata, type PhotoMetadata } from './image-metadata.js';
 import {
   duplicatesQuery,
   duplicatesResponse,
@@ -20,8 +19,11 @@ import {
   statusResponse,
   thumbnailQuery,
 } from './schemas.js';
-import type { SearchService } from './search-service.js';
+import type { SearchService } from '../app/search-service.js';
+import type { Library } from '../app/library.js';
+import { libraryStatus } from '../app/status.js';
 import { parseExtraTerms, type ExtraTerms, type TermNames } from '../app/query-terms.js';
+import type { DuplicatesCache } from './duplicates-cache.js';
 import type { ImageRef } from '../app/image-query.js';
 import { API_FILTER_NAMES, FilterError, parseFilter, type RawFilter, type SearchFilter } from '../search/search-filter.js';
 import { QueryError } from '../search/query-vector.js';
@@ -57,6 +59,8 @@ const IMAGE_CACHE_CONTROL = 'private, max-age=3600';
 export interface ApiLimits {
   /** Searches per minute per client: each one runs the text encoder. */
   searchesPerMinute: number;
+  /** Duplicate listings per minute per client: each walks the library (or waits for a walk). */
+  duplicatesPerMinute: number;
 }
 
 const thumbnailUrl = (id: number): string => `/api/images/${id}/thumbnail`;
@@ -79,9 +83,16 @@ function notModified(reply: FastifyReply, etag: string): FastifyReply {
 
 export function registerApiRoutes(
   app: FastifyInstance,
-  deps: { service: SearchService; thumbnails: ThumbnailStore; limits: ApiLimits; openApi: () => object },
+  deps: {
+    library: Library;
+    search: SearchService;
+    thumbnails: ThumbnailStore;
+    duplicates: DuplicatesCache;
+    limits: ApiLimits;
+    openApi: () => object;
+  },
 ): void {
-  const { service, thumbnails } = deps;
+  const { search: service, thumbnails, library } = deps;
   // Both kinds of search share one limiter, so one counter per client (a per-route
   // config would count each route apart). It replaces the global limit on these
   // routes (the plugin runs one limiter per request) and, like it, runs in
@@ -118,10 +129,10 @@ export function registerApiRoutes(
     },
     async (request) => {
       const id = Number(request.params.id);
-      const record = service.image(id);
+      const record = await service.imageRecord(id);
       if (!record) throw notFound(`image ${id}`);
       const filter = await filterOf(request.query);
-      const ranking = service.similar(id, request.query.k, { threshold: request.query.threshold, filter });
+      const ranking = await service.similar(id, { k: request.query.k, threshold: request.query.threshold, filter });
       if (!ranking) {
         throw new HttpError(
           409,
@@ -138,16 +149,16 @@ export function registerApiRoutes(
     '/api/duplicates',
     {
       schema: { querystring: duplicatesQuery, response: { 200: duplicatesResponse } },
-      // A walk over the whole library: counted as a search.
-      onRequest: searchLimit.onRequest,
+      // A walk over the whole library: limited on its own, far below searches.
+      onRequest: app.rateLimit({ max: deps.limits.duplicatesPerMinute, timeWindow: 60_000 }),
       config: {
-        ...searchLimit.config,
+        rateLimit: false as const,
         openapi: { summary: 'groups of identical files and near-duplicates (resized or re-encoded copies)' },
       },
     },
     async (request) => {
       const { threshold } = request.query;
-      const groups = service.duplicates(threshold);
+      const groups = await deps.duplicates.groups(threshold);
       return {
         threshold,
         groups: groups.map((g) => ({ kind: g.kind, images: g.images.map((i) => ({ ...i, thumbnail: thumbnailUrl(i.id) })) })),
@@ -163,28 +174,32 @@ export function registerApiRoutes(
     },
     async (request) => {
       const id = Number(request.params.id);
-      const record = service.image(id);
+      const record = await service.imageRecord(id);
       if (!record) throw notFound(`image ${id}`);
-      let metadata: PhotoMetadata | null = null;
+      // What the catalogue knows (size after EXIF orientation, EXIF facts stored at
+      // embed time); the file is only checked to be there and still an image.
+      let available = true;
       try {
-        metadata = await readPhotoMetadata((await servableImage(service, id)).record.path);
+        await servableImage(service, id);
       } catch (err) {
-        if (!(err instanceof HttpError)) throw err; // the file is gone or no longer an image: say so below
+        if (!(err instanceof HttpError)) throw err;
+        available = false;
       }
+      const { takenAt, takenOffset, cameraMake, cameraModel } = record.exif;
       return {
         id,
         path: record.path,
         size: record.size,
         format: record.format,
-        width: metadata?.width ?? record.width,
-        height: metadata?.height ?? record.height,
+        width: record.width,
+        height: record.height,
         status: record.status,
         error: record.error,
         modified: new Date(record.mtimeMs).toISOString(),
-        dateTaken: metadata?.dateTaken ?? null,
-        cameraMake: metadata?.cameraMake ?? null,
-        cameraModel: metadata?.cameraModel ?? null,
-        available: metadata !== null,
+        dateTaken: takenAt ? `${takenAt}${takenOffset ?? ''}` : null,
+        cameraMake,
+        cameraModel,
+        available,
         thumbnail: thumbnailUrl(id),
         file: `/api/images/${id}/file`,
       };
@@ -236,7 +251,7 @@ export function registerApiRoutes(
       schema: { response: { 200: statusResponse } },
       config: { openapi: { summary: 'counts of images, vectors and index entries (as `status --json`)' } },
     },
-    async () => service.status(),
+    async () => libraryStatus(library.catalog, library.paths),
   );
 
   app.get('/api/openapi.json', { config: { openapi: { summary: 'this document' } } }, async () => deps.openApi());

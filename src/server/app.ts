@@ -5,12 +5,14 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
 import rateLimit from '@fastify/rate-limit';
-import { repoRoot } from './repo-root.js';
+import { repoRoot } from '../util/repo-root.js';
 import { registerApiRoutes } from './api-routes.js';
 import { installAccessControl } from './auth.js';
 import { installErrorHandler } from './errors.js';
 import { collectOpenApiRoutes, openApiDocument } from './openapi.js';
-import type { SearchService } from './search-service.js';
+import type { Library } from '../app/library.js';
+import type { SearchService } from '../app/search-service.js';
+import { DuplicatesCache } from './duplicates-cache.js';
 import { registerStaticAssets } from './static-assets.js';
 import { ThumbnailStore } from './thumbnails.js';
 
@@ -19,17 +21,24 @@ export interface RateLimits {
   requestsPerMinute: number;
   /** Searches ("search" and "similar") per minute per client address. */
   searchesPerMinute: number;
+  /** Duplicate listings per minute per client address: each walks the whole library. */
+  duplicatesPerMinute: number;
 }
 
-export const DEFAULT_RATE_LIMITS: RateLimits = { requestsPerMinute: 3000, searchesPerMinute: 300 };
+export const DEFAULT_RATE_LIMITS: RateLimits = { requestsPerMinute: 3000, searchesPerMinute: 300, duplicatesPerMinute: 10 };
+
+export type LogLevel = 'silent' | 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace';
 
 export interface AppOptions {
-  service: SearchService;
+  library: Library;
+  search: SearchService;
   /** When set, every request must carry it (see auth.ts). */
   token?: string;
-  rateLimits?: RateLimits;
-  /** Where 5xx errors go (the client only learns "internal server error"). */
-  logError?: (err: unknown) => void;
+  rateLimits?: Partial<RateLimits>;
+  /** Fastify's logger (pino): requests at info, failures at error. Default silent. */
+  logLevel?: LogLevel;
+  /** Where the log goes; default stderr. */
+  logStream?: NodeJS.WritableStream;
 }
 
 /** Same-origin everything, no inline script or style, no framing, no referrer (it could carry ?token=). */
@@ -44,10 +53,9 @@ const SECURITY_HEADERS = {
 };
 
 export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
-  const limits = options.rateLimits ?? DEFAULT_RATE_LIMITS;
-  const logError = options.logError ?? ((err: unknown) => process.stderr.write(`picsift serve: ${(err as Error)?.stack ?? String(err)}\n`));
+  const limits = { ...DEFAULT_RATE_LIMITS, ...options.rateLimits };
   const app = Fastify({
-    logger: false,
+    logger: { level: options.logLevel ?? 'silent', stream: options.logStream ?? process.stderr },
     // The API reads no request bodies.
     bodyLimit: 1024,
     requestTimeout: 120_000,
@@ -66,7 +74,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       }
     },
   });
-  installErrorHandler(app, logError);
+  installErrorHandler(app);
 
   // Rate limiting runs in onRequest, before access control (preValidation), so
   // guessing the token is rate limited too.
@@ -82,8 +90,10 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const described = collectOpenApiRoutes(app);
   const version = (JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')) as { version: string }).version;
   registerApiRoutes(app, {
-    service: options.service,
-    thumbnails: new ThumbnailStore(join(options.service.paths.root, 'thumbnails')),
+    library: options.library,
+    search: options.search,
+    thumbnails: new ThumbnailStore(options.library.paths.thumbnails),
+    duplicates: new DuplicatesCache(options.library, options.search.index),
     limits,
     openApi: () => openApiDocument(described, { tokenRequired: options.token !== undefined, version }),
   });

@@ -2,7 +2,7 @@
 // Messages of client errors are shown as they are; server errors are logged and
 // answered with a generic message, so no stack trace or internal detail leaks.
 import type { FastifyError, FastifyInstance } from 'fastify';
-import { ModelMismatchError } from '../catalog/catalog.js';
+import { CatalogBusyError, ModelMismatchError } from '../catalog/types.js';
 
 /** An error whose message is meant for the client. */
 export class HttpError extends Error {
@@ -18,10 +18,10 @@ export class HttpError extends Error {
 export const notFound = (what: string): HttpError => new HttpError(404, `${what} not found`);
 
 /** The not-found handler is set in app.ts, where it is also rate limited. */
-export function installErrorHandler(app: FastifyInstance, logError: (err: unknown) => void): void {
-  app.setErrorHandler((err: FastifyError, _request, reply) => {
+export function installErrorHandler(app: FastifyInstance): void {
+  app.setErrorHandler((err: FastifyError, request, reply) => {
     const { status, message } = describe(err);
-    if (status >= 500) logError(err);
+    if (status >= 500) request.log.error({ err }, 'request failed');
     void reply.code(status).type('application/json; charset=utf-8').send({ error: message });
   });
 }
@@ -32,7 +32,7 @@ function describe(err: FastifyError): { status: number; message: string } {
   // no image: 404, the same answer as for a number that is not catalogued.
   if (err.validation && err.validationContext === 'params') return { status: 404, message: 'image not found' };
   if (err.validation) return { status: 400, message: err.message };
-  if (err instanceof ModelMismatchError) return { status: 409, message: err.message };
+  if (err instanceof ModelMismatchError || err instanceof CatalogBusyError) return { status: 409, message: err.message };
   const status = err.statusCode ?? 500;
   if (status >= 400 && status < 500) return { status, message: err.message };
   return { status: status >= 500 && status < 600 ? status : 500, message: 'internal server error' };

@@ -5,12 +5,13 @@
 // way to read arbitrary files. The check and the reading use one open file
 // handle, so the file cannot be swapped between them.
 import { createHash } from 'node:crypto';
-import { open, type FileHandle } from 'node:fs/promises';
+import type { FileHandle } from 'node:fs/promises';
 import type { Stats } from 'node:fs';
-import { fileTypeFromBuffer } from 'file-type';
-import type { ImageRecord } from '../catalog/catalog.js';
+import type { SearchService } from '../app/search-service.js';
+import type { ImageRecord } from '../catalog/types.js';
+import { openRegularFile, readStart } from '../media/safe-open.js';
+import { SNIFF_BYTES, sniffBuffer } from '../media/sniff-format.js';
 import { notFound } from './errors.js';
-import type { SearchService } from './search-service.js';
 
 export interface ServableImage {
   record: ImageRecord;
@@ -21,8 +22,8 @@ export interface ServableImage {
   fingerprint: string;
 }
 
-/** file-type's recommended sample: enough to recognise every format it knows (as the scan does). */
-const SNIFF_BYTES = 4100;
+/** A request gives up on a file that does not open or read within this (a hung network mount). */
+const FILE_TIMEOUT_MS = 10_000;
 
 const MIME: Record<string, string> = {
   jpg: 'image/jpeg',
@@ -48,22 +49,21 @@ export const showsInline = (format: string): boolean => SHOWN_INLINE.has(format)
  * image; otherwise throws a 404. The caller owns (and must close) the handle.
  */
 export async function openServableImage(service: SearchService, id: number): Promise<ServableImage & { handle: FileHandle }> {
-  const record = service.image(id);
+  const record = await service.imageRecord(id);
   if (!record) throw notFound(`image ${id}`);
   let handle: FileHandle | undefined;
   try {
-    handle = await open(record.path, 'r'); // follows links, as the scan did
-    const info = await handle.stat();
-    if (!info.isFile()) throw new Error('not a regular file');
-    const sample = Buffer.alloc(SNIFF_BYTES);
-    const { bytesRead } = await handle.read(sample, 0, SNIFF_BYTES, 0);
-    const type = bytesRead > 0 ? await fileTypeFromBuffer(sample.subarray(0, bytesRead)) : undefined;
-    if (!type || !type.mime.startsWith('image/')) throw new Error('not an image');
+    // Follows links, as the scan did; never blocks on a pipe or a device.
+    const opened = await openRegularFile(record.path, FILE_TIMEOUT_MS);
+    handle = opened.handle;
+    const info = opened.info;
+    const sniffed = await sniffBuffer(await readStart(handle, SNIFF_BYTES, FILE_TIMEOUT_MS));
+    if (!('format' in sniffed)) throw new Error('not an image');
     const fingerprint = createHash('sha256')
       .update(`${id}\0${record.path}\0${info.dev}:${info.ino}\0${info.size}\0${info.mtimeMs}`)
       .digest('base64url')
       .slice(0, 22);
-    return { record, format: type.ext, info, fingerprint, handle };
+    return { record, format: sniffed.format, info, fingerprint, handle };
   } catch {
     await handle?.close();
     throw notFound(`the file of image ${id}`);

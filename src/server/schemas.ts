@@ -1,14 +1,9 @@
 // JSON schemas of the API: Fastify validates requests and serialises responses
 // with them, and the OpenAPI document is built from the same objects, so the
 // document cannot drift from what the server does.
+import { DEFAULT_DUPLICATE_THRESHOLD } from '../app/duplicates.js';
+import { DEFAULT_RESULTS, MAX_QUERY_CHARS, MAX_RESULTS } from '../app/search-limits.js';
 import { THUMBNAIL_SIZES } from './thumbnails.js';
-
-export const LIMITS = {
-  /** Longest query: CLIP models read at most 77 tokens, so anything much longer is a mistake or abuse. */
-  queryChars: 500,
-  maxResults: 1000,
-  defaultResults: 20,
-} as const;
 
 const count = { type: 'integer', minimum: 0 } as const;
 const nullableString = { type: ['string', 'null'] } as const;
@@ -17,8 +12,8 @@ const nullableCount = { type: ['integer', 'null'], minimum: 0 } as const;
 const resultsParam = {
   type: 'integer',
   minimum: 1,
-  maximum: LIMITS.maxResults,
-  default: LIMITS.defaultResults,
+  maximum: MAX_RESULTS,
+  default: DEFAULT_RESULTS,
   description: 'number of results',
 } as const;
 
@@ -48,7 +43,7 @@ const refineParams = {
 
 /** Repeatable "[weight:]term" parameters (?add=sunset&add=2:sea). */
 const termList = (description: string) =>
-  ({ type: 'array', maxItems: 16, items: { type: 'string', minLength: 1, maxLength: LIMITS.queryChars }, description }) as const;
+  ({ type: 'array', maxItems: 16, items: { type: 'string', minLength: 1, maxLength: MAX_QUERY_CHARS }, description }) as const;
 
 export const searchQuery = {
   type: 'object',
@@ -57,7 +52,7 @@ export const searchQuery = {
     q: {
       type: 'string',
       minLength: 1,
-      maxLength: LIMITS.queryChars,
+      maxLength: MAX_QUERY_CHARS,
       pattern: '\\S',
       description: 'what to look for, e.g. "sky at sunset"',
     },
@@ -160,7 +155,7 @@ export const duplicatesQuery = {
       type: 'number',
       minimum: -1,
       maximum: 1,
-      default: 0.95,
+      default: DEFAULT_DUPLICATE_THRESHOLD,
       description: 'cosine at or above which two photos are near-duplicates',
     },
   },

@@ -1,23 +1,38 @@
-// `picsift serve`: checks the bind policy, loads the library and the model once,
-// then listens. Everything slow happens before the first request.
+// `picsift serve`: checks the bind policy, opens the library and loads the model
+// once, then listens. Everything slow happens before the first request.
 import { networkInterfaces } from 'node:os';
 import type { FastifyInstance } from 'fastify';
+import { IndexSource } from '../app/index-source.js';
+import { openLibrary, type Library } from '../app/library.js';
 import type { ModelRequest } from '../app/model-choice.js';
-import { buildApp, type RateLimits } from './app.js';
+import { ModelLoader } from '../app/model-loader.js';
+import { SearchService } from '../app/search-service.js';
+import { libraryStatus } from '../app/status.js';
+import { buildApp, type LogLevel, type RateLimits } from './app.js';
 import { checkBindPolicy } from './auth.js';
-import { SearchService } from './search-service.js';
 
 export interface ServeOptions extends ModelRequest {
   library: string;
+  /** A PostgreSQL URL: the shared catalogue (this machine keeps its own index in the library folder). */
+  catalog?: string;
   host: string;
   port: number;
   token?: string;
-  rateLimits?: RateLimits;
+  rateLimits?: Partial<RateLimits>;
+  /** Request and failure log on stderr (pino, Fastify's logger); default silent (the CLI passes info). */
+  logLevel?: LogLevel;
+}
+
+/** Where start-up messages go (the CLI's reporter). */
+export interface ServeReporter {
+  say(line: string): void;
+  warn(line: string): void;
 }
 
 export interface RunningServer {
   app: FastifyInstance;
-  service: SearchService;
+  library: Library;
+  search: SearchService;
   /** Base URL, e.g. http://127.0.0.1:7878 (no trailing slash). */
   url: string;
   close(): Promise<void>;
@@ -38,9 +53,9 @@ function reachableHosts(host: string): string[] {
 
 /**
  * One search through the whole request path before the first user: the first
- * ONNX run, the SQLite statements, the index pages, validation and serialisation
- * are all slower the first time (measured: the first query took ~3× the median
- * with only the model preloaded).
+ * ONNX run, the catalogue's statements, the index pages, validation and
+ * serialisation are all slower the first time (measured: the first query took
+ * ~3× the median with only the model preloaded).
  */
 async function warmUp(app: FastifyInstance, token: string | undefined): Promise<void> {
   const response = await app.inject({
@@ -53,37 +68,49 @@ async function warmUp(app: FastifyInstance, token: string | undefined): Promise<
   if (response.statusCode !== 200) throw new Error(`warm-up search failed: ${response.statusCode} ${response.body}`);
 }
 
-export async function startServer(options: ServeOptions, say: (line: string) => void = () => {}): Promise<RunningServer> {
+const silent: ServeReporter = { say: () => {}, warn: () => {} };
+
+export async function startServer(options: ServeOptions, report: ServeReporter = silent): Promise<RunningServer> {
   checkBindPolicy(options.host, options.token); // before anything slow, so a refusal is immediate
   const started = performance.now();
-  const service = await SearchService.open(options.library, options, say);
+  const library = await openLibrary({ library: options.library, catalog: options.catalog }, { onWait: report.warn });
+  const index = new IndexSource(library.paths.index, library.catalog, report.warn);
+  const search = new SearchService(library.catalog, index, new ModelLoader(library.paths, report.say), options);
   let app: FastifyInstance;
   try {
-    app = await buildApp({ service, token: options.token, rateLimits: options.rateLimits });
+    // A new library without --model would download the default model just to
+    // answer "no photos yet"; wait until the library has vectors instead.
+    await search.spec(); // refuses a --model that is not the library's
+    if ((await library.catalog.models.model()) || options.model !== undefined) await search.warmUp();
+    app = await buildApp({ library, search, token: options.token, rateLimits: options.rateLimits, logLevel: options.logLevel });
     await warmUp(app, options.token);
     await app.listen({ host: options.host, port: options.port });
   } catch (err) {
-    await service.close();
+    await search.close();
+    await library.catalog.close();
     throw err;
   }
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : options.port;
   const url = `http://${urlHost(options.host)}:${port}`;
-  const status = service.status();
-  say(
-    `serving library ${service.paths.root} (${status.images} images, ${status.embedded} embedded, ` +
-      `model ${status.model ?? 'none yet'}), ready in ${Math.round(performance.now() - started)} ms`,
+  const status = await libraryStatus(library.catalog, library.paths);
+  report.say(
+    `serving library ${library.paths.root}${options.catalog ? ` (catalogue ${library.catalog.location})` : ''} ` +
+      `(${status.images} images, ${status.embedded} embedded, model ${status.model ?? 'none yet'}), ` +
+      `ready in ${Math.round(performance.now() - started)} ms`,
   );
   for (const host of reachableHosts(options.host)) {
-    say(`  open http://${urlHost(host)}:${port}/${options.token ? `?token=${options.token}` : ''}`);
+    report.say(`  open http://${urlHost(host)}:${port}/${options.token ? `?token=${options.token}` : ''}`);
   }
   return {
     app,
-    service,
+    library,
+    search,
     url,
     close: async () => {
       await app.close();
-      await service.close();
+      await search.close();
+      await library.catalog.close();
     },
   };
 }

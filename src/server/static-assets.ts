@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { matchesEtag } from './image-files.js';
-import { repoRoot } from './repo-root.js';
+import { repoRoot } from '../util/repo-root.js';
 
 export const publicDir = join(repoRoot, 'src', 'server', 'public');
 

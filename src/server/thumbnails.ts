@@ -1,4 +1,4 @@
-// Thumbnails: made with sharp on first request (EXIF orientation applied), kept in
+// Thumbnails: made on first request (media/thumbnail.ts), kept in
 // LIBRARY/thumbnails/SIZE/SHARD/ID-FINGERPRINT.jpg. The fingerprint changes with
 // the photo's file, so an edited photo gets a new thumbnail and a new ETag; the
 // old one is removed when the new one is made. Files appear atomically (written
@@ -7,8 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import { access, mkdir, open, readdir, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import sharp from 'sharp';
-import { DEFAULT_MAX_PIXELS } from '../imaging/preprocess.js';
+import { writeThumbnail } from '../media/thumbnail.js';
 import { HttpError } from './errors.js';
 import type { ServableImage } from './image-files.js';
 
@@ -17,13 +16,11 @@ export type ThumbnailSize = (typeof THUMBNAIL_SIZES)[number];
 
 /** Longest edge: small fills a grid cell on a 2× screen, large fills a laptop screen in the viewer. */
 const LONG_EDGE: Record<ThumbnailSize, number> = { small: 400, large: 1600 };
-/** libvips gives up after this long (a decoder stuck on a malicious file would otherwise hold the request). */
-const DECODE_TIMEOUT_S = 30;
 /** Part of every name and ETag: change it when the recipe below changes, and old thumbnails are not reused. */
 const RECIPE = 'r1';
 
 export class ThumbnailStore {
-  /** Concurrent requests for the same thumbnail share one sharp run. */
+  /** Concurrent requests for the same thumbnail share one run. */
   private readonly making = new Map<string, Promise<void>>();
 
   constructor(readonly root: string) {}
@@ -52,15 +49,7 @@ export class ThumbnailStore {
     await mkdir(dir, { recursive: true });
     const temporary = join(dir, `.${name}.${randomUUID()}.tmp`);
     try {
-      const edge = LONG_EDGE[size];
-      // failOn 'none': a truncated photo still gets a (partly grey) thumbnail rather than none.
-      // The pixel ceiling is embedding's default: a decompression bomb gets no thumbnail either.
-      await sharp(image.record.path, { autoOrient: true, failOn: 'none', limitInputPixels: DEFAULT_MAX_PIXELS })
-        .timeout({ seconds: DECODE_TIMEOUT_S })
-        .resize({ width: edge, height: edge, fit: 'inside', withoutEnlargement: true })
-        .flatten({ background: '#ffffff' }) // JPEG has no transparency
-        .jpeg({ quality: 82 })
-        .toFile(temporary);
+      await writeThumbnail(image.record.path, temporary, LONG_EDGE[size]);
       const written = await open(temporary, 'r');
       try {
         await written.sync();

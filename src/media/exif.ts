@@ -2,19 +2,9 @@
 // bytes the pipeline already holds. Never throws: a photo without EXIF, or with a
 // broken block, is still a photo, so every field is simply null.
 import exifr from 'exifr';
+import { NO_EXIF, type ExifFacts } from '../catalog/types.js';
 
-export interface ExifFacts {
-  /** DateTimeOriginal (else CreateDate) as the camera's wall-clock time, "YYYY-MM-DDTHH:MM:SS". */
-  takenAt: string | null;
-  cameraMake: string | null;
-  cameraModel: string | null;
-  /** EXIF orientation 1–8. */
-  orientation: number | null;
-  gpsLat: number | null;
-  gpsLon: number | null;
-}
-
-export const NO_EXIF: ExifFacts = { takenAt: null, cameraMake: null, cameraModel: null, orientation: null, gpsLat: null, gpsLon: null };
+export type { ExifFacts };
 
 export async function readExif(bytes: Buffer): Promise<ExifFacts> {
   let tags: Record<string, unknown> | undefined;
@@ -23,7 +13,7 @@ export async function readExif(bytes: Buffer): Promise<ExifFacts> {
     // machine's zone; translateValues off keeps Orientation a number.
     tags = (await exifr.parse(bytes, {
       ifd0: ['Make', 'Model', 'Orientation'],
-      exif: ['DateTimeOriginal', 'CreateDate'],
+      exif: ['DateTimeOriginal', 'CreateDate', 'OffsetTimeOriginal'],
       gps: true,
       reviveValues: false,
       translateValues: false,
@@ -34,6 +24,7 @@ export async function readExif(bytes: Buffer): Promise<ExifFacts> {
   if (!tags) return { ...NO_EXIF };
   return {
     takenAt: exifDate(tags.DateTimeOriginal) ?? exifDate(tags.CreateDate),
+    takenOffset: typeof tags.OffsetTimeOriginal === 'string' && /^[+-]\d{2}:\d{2}$/.test(tags.OffsetTimeOriginal.trim()) ? tags.OffsetTimeOriginal.trim() : null,
     cameraMake: text(tags.Make),
     cameraModel: text(tags.Model),
     orientation: typeof tags.Orientation === 'number' && tags.Orientation >= 1 && tags.Orientation <= 8 ? tags.Orientation : null,

@@ -2,6 +2,7 @@
 // CLIPImageProcessor (and so OpenAI CLIP's torchvision transform) or
 // SiglipImageProcessor on a PIL image.
 import { decodeResized } from './decode.js';
+import { DEFAULT_MAX_PIXELS } from './limits.js';
 import type { PreprocessConfig } from './preprocessor-config.js';
 import { writeCroppedTensor } from './tensor.js';
 
@@ -17,7 +18,7 @@ export interface PreprocessOptions {
   timeoutSeconds?: number;
 }
 
-export const DEFAULT_MAX_PIXELS = 100_000_000;
+export { DEFAULT_MAX_PIXELS };
 
 /**
  * Decodes `bytes`, applies the EXIF orientation and writes one 3 × cropHeight ×

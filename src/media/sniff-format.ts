@@ -3,7 +3,7 @@ import { close, fstat, open, read } from 'node:fs';
 import { fileTypeFromBuffer } from 'file-type';
 
 /** file-type's recommended sample size: enough for every format it knows. */
-const SAMPLE_BYTES = 4100;
+export const SNIFF_BYTES = 4100;
 
 export type Sniffed = { format: string } | { notImage: string };
 
@@ -27,12 +27,12 @@ export function sniffFile(path: string): Promise<SniffedFile> {
       const fail = (err: Error) => close(fd, () => reject(err));
       fstat(fd, (statError, stats) => {
         if (statError) return fail(statError);
-        const sample = Buffer.allocUnsafe(SAMPLE_BYTES);
-        read(fd, sample, 0, SAMPLE_BYTES, 0, (readError, bytesRead) => {
+        const sample = Buffer.allocUnsafe(SNIFF_BYTES);
+        read(fd, sample, 0, SNIFF_BYTES, 0, (readError, bytesRead) => {
           if (readError) return fail(readError);
           close(fd, (closeError) => {
             if (closeError) return reject(closeError);
-            identify(sample.subarray(0, bytesRead)).then(
+            sniffBuffer(sample.subarray(0, bytesRead)).then(
               (sniffed) => resolve({ size: stats.size, mtimeMs: Math.trunc(stats.mtimeMs), sniffed }),
               reject,
             );
@@ -43,7 +43,8 @@ export function sniffFile(path: string): Promise<SniffedFile> {
   });
 }
 
-async function identify(sample: Buffer): Promise<Sniffed> {
+/** An image format from a file's first bytes (SNIFF_BYTES of them recognise every format file-type knows). */
+export async function sniffBuffer(sample: Buffer): Promise<Sniffed> {
   if (sample.length === 0) return { notImage: 'not an image: the file is empty' };
   const type = await fileTypeFromBuffer(sample);
   if (!type) return { notImage: 'not an image: its content matches no known file format' };

@@ -1,0 +1,163 @@
+// scan, embed, build-index and index: filling the catalogue and the index.
+import { hostname } from 'node:os';
+import type { Command } from 'commander';
+import { embedLibrary, type EmbedRequest } from '../../app/embed-service.js';
+import { refreshIndex } from '../../app/index-service.js';
+import type { Library } from '../../app/library.js';
+import type { ModelLoader } from '../../app/model-loader.js';
+import { chooseModel } from '../../app/model-choice.js';
+import { scanFolders } from '../../app/scan-service.js';
+import type { EmbedReport } from '../../pipeline/embed.js';
+import { parsePathMapping } from '../../pipeline/path-map.js';
+import { contextOf, withLibrary, type Context } from '../context.js';
+import { count } from '../output.js';
+import { startProgress } from '../progress.js';
+
+interface EmbedOptions {
+  batchSize: number;
+  maxPixels: number;
+  /** Seconds. */
+  fileTimeout: number;
+  retryFailed?: boolean;
+  pathMap?: string[];
+}
+
+export async function scan(dirs: string[], _options: unknown, cmd: Command): Promise<void> {
+  const context = contextOf<object>(cmd);
+  await withLibrary(context, { lock: { purpose: 'scan', catalog: 'scan' } }, (library) => register(context, library, dirs));
+}
+
+export async function embed(_options: unknown, cmd: Command): Promise<void> {
+  const context = contextOf<EmbedOptions>(cmd);
+  const request = embedRequest(context.options);
+  await withLibrary(context, { lock: { purpose: 'embed', catalog: 'embed' } }, (library, loader) =>
+    embedAll(context, library, loader, request),
+  );
+}
+
+export async function buildIndex(_options: unknown, cmd: Command): Promise<void> {
+  const context = contextOf<{ rebuild?: boolean }>(cmd);
+  await withLibrary(context, { lock: { purpose: 'build-index', folder: true } }, async (library) => {
+    await chooseModel(library.catalog.models, library.catalog.location, context.options); // refuses a --model that is not the library's
+    await index_(context, library, Boolean(context.options.rebuild));
+  });
+}
+
+export async function index(dirs: string[], _options: unknown, cmd: Command): Promise<void> {
+  const context = contextOf<EmbedOptions>(cmd);
+  const request = embedRequest(context.options);
+  await withLibrary(context, { lock: { purpose: 'index', catalog: 'scan', folder: true } }, async (library, loader) => {
+    await chooseModel(library.catalog.models, library.catalog.location, context.options); // fail before a long scan if the model is wrong
+    await register(context, library, dirs);
+    const embedLock = await library.catalog.lock('embed', 'index');
+    try {
+      await embedAll(context, library, loader, request);
+    } finally {
+      await embedLock.release();
+    }
+    await index_(context, library, false);
+  });
+}
+
+function embedRequest(options: EmbedOptions & Context<unknown>['options']): EmbedRequest {
+  return {
+    model: options.model,
+    dtype: options.dtype,
+    batchSize: options.batchSize,
+    maxPixels: options.maxPixels,
+    fileTimeoutMs: options.fileTimeout * 1000,
+    retryFailed: options.retryFailed,
+    pathMap: (options.pathMap ?? []).map(parsePathMapping),
+    worker: `${hostname()} pid ${process.pid}`,
+  };
+}
+
+async function register(context: Context<unknown>, library: Library, dirs: string[]): Promise<void> {
+  const { report } = context;
+  const progress = startProgress('registering', 'files', null, report.verbosity === 'quiet');
+  const result = await scanFolders(library.catalog, dirs, {
+    onProblem: (path, reason) => report.warn(`skipped ${path}: ${reason}`),
+    onProgress: (seen) => progress.update(seen),
+  }).finally(() => progress.stop());
+  report.say(
+    `registered: ${result.added} new, ${result.changed} changed, ${result.unchanged} unchanged, ${result.removed} removed` +
+      `; ${count(result.skipped, 'file')} ${result.skipped === 1 ? 'is not an image' : 'are not images'} (see picsift errors)` +
+      `${result.problems ? `; ${count(result.problems, 'path')} could not be read` : ''}`,
+  );
+}
+
+async function embedAll(context: Context<unknown>, library: Library, loader: ModelLoader, request: EmbedRequest): Promise<void> {
+  const { report } = context;
+  let progress: ReturnType<typeof startProgress> | null = null;
+  let done = 0;
+  // Ctrl-C: stop claiming, finish and commit the batches in flight, say what was kept.
+  // A second Ctrl-C leaves at once (committed batches are safe either way).
+  let interrupted = false;
+  const onSignal = (): void => {
+    if (interrupted) process.exit(130);
+    interrupted = true;
+    report.warn('interrupted: finishing the batches in flight (Ctrl-C again to stop now)…');
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  let result: EmbedReport | null;
+  try {
+    result = await embedLibrary(
+      library.catalog,
+      loader,
+      { ...request, shouldStop: () => interrupted },
+      {
+        onRetry: (n) => report.say(`retrying ${count(n, 'failed image')}`),
+        onStart: (pending) => (progress = startProgress('embedding', 'images', pending, report.verbosity === 'quiet')),
+        onProgress: (n) => progress?.update((done = n)),
+        onFailure: (path, reason) => report.warn(`failed ${path}: ${reason}`),
+      },
+    );
+  } catch (err) {
+    throw explainWriteFailure(err);
+  } finally {
+    (progress as ReturnType<typeof startProgress> | null)?.stop();
+    process.removeListener('SIGINT', onSignal);
+    process.removeListener('SIGTERM', onSignal);
+  }
+  if (!result) {
+    report.say('nothing to embed: every registered image has a vector or a recorded failure');
+    return;
+  }
+  if (interrupted) {
+    report.warn(`interrupted: ${count(done, 'image')} embedded and kept; run the same command to continue`);
+    process.exit(130);
+  }
+  const rate = result.seconds > 0 ? (result.embedded / result.seconds).toFixed(1) : '0';
+  report.say(
+    `embedded ${count(result.embedded, 'image')} in ${result.seconds.toFixed(1)} s (${rate} images/s)` +
+      `${result.reused ? `, ${result.reused} reused the vector of identical content` : ''}, ${result.failed} failed` +
+      `${result.failed ? ' (see picsift errors)' : ''}` +
+      `${result.lost ? `; ${count(result.lost, 'image')} had been taken over by another worker` : ''}`,
+  );
+}
+
+async function index_(context: Context<unknown>, library: Library, rebuild: boolean): Promise<void> {
+  const result = await refreshIndex(library.catalog, library.paths, { rebuild });
+  if (!result) {
+    context.report.say('nothing to index yet: no image has been embedded');
+    return;
+  }
+  context.report.say(
+    `${result.refreshed ? 'refreshed' : 'built'} index: ${result.added} vectors added, ${result.manifest.count} in the index`,
+  );
+}
+
+/** A full disk or an I/O error while committing: the batch was rolled back, nothing committed is lost. */
+function explainWriteFailure(err: unknown): Error {
+  const code = (err as { code?: string }).code ?? '';
+  if (['SQLITE_FULL', 'ENOSPC', 'SQLITE_IOERR', 'EIO', '53100'].some((c) => code.startsWith(c))) {
+    const full = code === 'SQLITE_FULL' || code === 'ENOSPC' || code === '53100';
+    return new Error(
+      `${full ? 'the disk is full' : 'an I/O error occurred'} while saving vectors ` +
+        `(${(err as Error).message}). Every batch committed before it is safe; free space and run the same command again to resume.`,
+      { cause: err },
+    );
+  }
+  return err as Error;
+}

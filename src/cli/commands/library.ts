@@ -1,0 +1,82 @@
+// status, errors, forget, verify and repair: looking after a library.
+import { resolve } from 'node:path';
+import type { Command } from 'commander';
+import { refreshIndex } from '../../app/index-service.js';
+import { libraryStatus } from '../../app/status.js';
+import { repairLibrary, verifyLibrary } from '../../app/verify.js';
+import { contextOf, withLibrary } from '../context.js';
+import { count, statusJson, statusText } from '../output.js';
+import { safeText } from '../reporter.js';
+
+export async function status(_options: unknown, cmd: Command): Promise<void> {
+  const context = contextOf<{ json?: boolean }>(cmd);
+  await withLibrary(context, { readOnly: true }, async ({ catalog, paths }) => {
+    const report = await libraryStatus(catalog, paths);
+    const dtype = (await catalog.models.model())?.dtype ?? null;
+    const shared = context.options.catalog !== undefined ? catalog.location : null;
+    process.stdout.write(`${context.options.json ? statusJson(report) : statusText(report, paths.root, dtype, shared)}\n`);
+  });
+}
+
+export async function errors(_options: unknown, cmd: Command): Promise<void> {
+  const context = contextOf<{ json?: boolean }>(cmd);
+  await withLibrary(context, { readOnly: true }, async ({ catalog }) => {
+    const { failed, skipped } = await catalog.images.failures();
+    if (context.options.json) {
+      process.stdout.write(`${JSON.stringify({ failed, skipped })}\n`);
+      return;
+    }
+    for (const f of [...failed, ...skipped]) process.stdout.write(`${safeText(f.path)}\t${safeText(f.reason)}\n`);
+    context.report.say(
+      `${count(failed.length, 'image')} failed${failed.length ? ' (`picsift embed --retry-failed` tries them again)' : ''}, ` +
+        `${count(skipped.length, 'file')} skipped as not images`,
+    );
+  });
+}
+
+export async function forget(dirs: string[], _options: unknown, cmd: Command): Promise<void> {
+  const context = contextOf<object>(cmd);
+  await withLibrary(context, { lock: { purpose: 'forget', catalog: 'alone', folder: true } }, async (library) => {
+    let forgotten = 0;
+    for (const dir of dirs) forgotten += await library.catalog.maintenance.forget(resolve(dir));
+    context.report.say(`forgot ${count(forgotten, 'image')} under ${dirs.join(', ')}`);
+    if (forgotten > 0) await refreshIndex(library.catalog, library.paths, { rebuild: true });
+  });
+}
+
+export async function verify(_options: unknown, cmd: Command): Promise<void> {
+  const context = contextOf<{ json?: boolean; full?: boolean }>(cmd);
+  await withLibrary(context, { readOnly: true }, async ({ catalog, paths }) => {
+    const report = await verifyLibrary(catalog, paths, { full: context.options.full });
+    if (context.options.json) process.stdout.write(`${JSON.stringify(report)}\n`);
+    else {
+      for (const line of report.storage) process.stdout.write(`storage\t${safeText(line)}\n`);
+      for (const p of report.catalog) process.stdout.write(`${p.kind}\timage ${p.imageId}\t${safeText(p.path ?? '')}\t${p.detail}\n`);
+      for (const p of report.index) process.stdout.write(`${p.kind}\t${safeText(p.detail)}\n`);
+      const problems = report.storage.length + report.catalog.length + report.index.length;
+      context.report.say(
+        report.ok
+          ? `library is consistent: ${count(report.images, 'image')}, ${count(report.vectors, 'vector')}`
+          : report.storage.length > 0
+            ? `the catalogue ${catalog.location} is damaged; \`picsift recover\` copies what can still be read into a new catalogue`
+            : `${count(problems, 'problem')}; \`picsift repair\` fixes ${problems === 1 ? 'it' : 'them'}`,
+      );
+    }
+    if (!report.ok) process.exitCode = 1;
+  });
+}
+
+export async function repair(_options: unknown, cmd: Command): Promise<void> {
+  const context = contextOf<object>(cmd);
+  await withLibrary(context, { lock: { purpose: 'repair', catalog: 'alone', folder: true } }, async ({ catalog, paths }) => {
+    const report = await verifyLibrary(catalog, paths);
+    if (report.ok) {
+      context.report.say('nothing to repair');
+      return;
+    }
+    const fixed = await repairLibrary(catalog, paths, report);
+    context.report.say(
+      `repaired: ${count(fixed.requeued, 'image')} ${fixed.requeued === 1 ? 'goes' : 'go'} back to the embed queue (run picsift embed)${fixed.indexRebuilt ? '; index rebuilt' : ''}`,
+    );
+  });
+}

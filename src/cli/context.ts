@@ -1,0 +1,57 @@
+// What every command does around its work: read the global options, open the
+// library (its catalogue and this machine's folder), take the locks the command
+// needs, and close everything on the way out, whatever happens.
+import type { Command } from 'commander';
+import { lockLibrary, openLibrary, type Library } from '../app/library.js';
+import { ModelLoader } from '../app/model-loader.js';
+import type { LockMode } from '../catalog/ports.js';
+import { createReporter, type Reporter } from './reporter.js';
+
+export interface GlobalOptions {
+  library: string;
+  catalog?: string;
+  model?: string;
+  dtype?: string;
+  verbose?: boolean;
+  quiet?: boolean;
+}
+
+export interface Context<O> {
+  options: O & GlobalOptions;
+  report: Reporter;
+}
+
+/** The command's own options merged with the global ones, and a reporter at the asked verbosity. */
+export function contextOf<O>(cmd: Command): Context<O> {
+  const options = cmd.optsWithGlobals<O & GlobalOptions>();
+  return { options, report: createReporter(options.quiet ? 'quiet' : options.verbose ? 'verbose' : 'normal') };
+}
+
+export interface LibraryUse {
+  /** Commands that only read refuse a library that does not exist (a typo must not create one). */
+  readOnly?: boolean;
+  /** Locks to hold while the work runs (see lockLibrary). */
+  lock?: { purpose: string; catalog?: LockMode; folder?: boolean };
+}
+
+export async function withLibrary<T>(
+  context: Context<unknown>,
+  use: LibraryUse,
+  work: (library: Library, loader: ModelLoader) => Promise<T>,
+): Promise<T> {
+  const { options, report } = context;
+  const library = await openLibrary(
+    { library: options.library, catalog: options.catalog },
+    { mustExist: use.readOnly, onWait: (line) => report.warn(line) },
+  );
+  try {
+    const held = use.lock ? await lockLibrary(library, use.lock.purpose, use.lock) : null;
+    try {
+      return await work(library, new ModelLoader(library.paths, (line) => report.say(line)));
+    } finally {
+      await held?.release();
+    }
+  } finally {
+    await library.catalog.close();
+  }
+}

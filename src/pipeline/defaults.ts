@@ -1,0 +1,10 @@
+// The embed pipeline's defaults, in a module of their own so that the command
+// line's help can show them without loading the pipeline (sharp, the decoder).
+
+/** Images per model call on the CPU (a GPU provider chooses its own; see src/model). */
+export const DEFAULT_BATCH_SIZE = 16;
+/**
+ * One decode per libuv thread (UV_THREADPOOL_SIZE, 4 by default) keeps the
+ * decoder busy without letting files of later batches overtake the next one.
+ */
+export const DEFAULT_DECODE_CONCURRENCY = 4;
