@@ -20,8 +20,8 @@ import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import sharp from 'sharp';
-import { SqliteCatalog } from '../src/catalog/sqlite-catalog.js';
-import { preprocessInto } from '../src/imaging/preprocess.js';
+import { openCatalog } from '../src/catalog/open-catalog.js';
+import { preprocessInto } from '../src/media/preprocess.js';
 import { DEFAULT_IMAGE_SESSIONS, ImageEncoder, type ImageEncoderOptions } from '../src/model/encoders.js';
 import { parseDtype, parseModelArg, resolveModel, type ResolvedModel } from '../src/model/model-files.js';
 import { DEFAULT_BATCH_SIZE, DEFAULT_DECODE_CONCURRENCY, embedPending, type EmbedOptions } from '../src/pipeline/embed.js';
@@ -167,15 +167,16 @@ async function pipelinePhase(): Promise<object> {
   const model = await loadModel();
   const library = mkdtempSync(join(tmpdir(), 'picsift-bench-embed-'));
   try {
-    const catalog = new SqliteCatalog(join(library, 'catalog.sqlite'));
-    await registerFolders(catalog, [requiredArg(args, 'images')]);
+    const catalog = await openCatalog({ libraryDir: library });
+    await registerFolders(catalog.scans, [requiredArg(args, 'images')]);
     const encoder = await ImageEncoder.load(model, encoderOptions);
     const rss: number[] = [];
     const sampler = setInterval(() => rss.push(process.memoryUsage.rss()), 100);
-    const { value, cpuMs } = await timed(() => embedPending(catalog, encoder, embedOptions));
+    await catalog.models.claimModel({ id: model.id, dtype: model.dtype, dims: encoder.dims });
+    const { value, cpuMs } = await timed(() => embedPending(catalog.embedQueue(), encoder, embedOptions));
     clearInterval(sampler);
     await encoder.close();
-    catalog.close();
+    await catalog.close();
     const quarter = (q: number): number => rss[Math.min(rss.length - 1, Math.floor(q * rss.length))] ?? 0;
     return {
       pipeline_ips: value.embedded / value.seconds,

@@ -8,7 +8,7 @@ import { OnnxSession, type ModelSession, type SessionOptions } from './onnx-sess
 import { loadTokenizer, type TextTokenizer } from './hub.js';
 import type { ResolvedModel } from './model-files.js';
 import { readModelFamily, type ModelFamily } from './model-family.js';
-import { parsePreprocessorConfig, type PreprocessConfig } from '../imaging/preprocessor-config.js';
+import { parsePreprocessorConfig, type PreprocessConfig } from '../media/preprocessor-config.js';
 import { normalizeInPlace } from '../util/vectors.js';
 
 function readJson(path: string): unknown {
