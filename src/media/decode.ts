@@ -5,6 +5,7 @@ import sharp, { type Metadata, type Sharp, type SharpOptions } from 'sharp';
 import { resizedSize, type Size } from './geometry.js';
 import { resampleLikePil, type ResampleFilter, type RgbImage } from './pil-resample.js';
 import type { ResizeRule } from './preprocessor-config.js';
+import { withOwnErrors } from './vips-errors.js';
 
 export interface DecodeOptions {
   /** Images, and resize results, with more pixels than this are refused. */
@@ -35,7 +36,12 @@ const INPUT_OPTIONS: SharpOptions = {
   limitInputPixels: false,
 };
 
-export async function decodeResized(bytes: Buffer, rule: ResizeRule | null, options: DecodeOptions): Promise<ResizedImage> {
+/** Decodes, orients and resizes `bytes`; a failure's message is this image's own (vips-errors.ts). */
+export function decodeResized(bytes: Buffer, rule: ResizeRule | null, options: DecodeOptions): Promise<ResizedImage> {
+  return withOwnErrors(() => decodeOnce(bytes, rule, options));
+}
+
+async function decodeOnce(bytes: Buffer, rule: ResizeRule | null, options: DecodeOptions): Promise<ResizedImage> {
   const input = openImage(bytes, options.timeoutSeconds);
   const metadata = await input.metadata().catch(rethrowAsDecodeFailure);
   const original = metadata.autoOrient;
