@@ -5,7 +5,10 @@ import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Catalog } from './ports.js';
 import { CatalogUnavailableError } from './types.js';
+import { recoverSqliteCatalog, type RecoverReport } from './sqlite/recover.js';
 import { SqliteCatalog } from './sqlite/sqlite-catalog.js';
+
+export type { RecoverReport };
 
 export interface CatalogTarget {
   /** A PostgreSQL URL (postgres://user@host:port/db); absent: the library folder's SQLite file. */
@@ -42,6 +45,21 @@ export function maskUrl(url: string): string {
   }
 }
 
+/**
+ * Copies what can still be read of a damaged catalogue into a new one, which
+ * takes its place; the damaged file is kept beside it (see sqlite/recover.ts).
+ */
+export async function recoverCatalog(target: CatalogTarget): Promise<RecoverReport> {
+  if (target.url !== undefined) {
+    throw new Error(
+      `recover repairs a library folder's SQLite catalogue; PostgreSQL (${maskUrl(target.url)}) keeps its own storage sound: restore it from your backup (pg_dump, pg_basebackup)`,
+    );
+  }
+  const path = join(target.libraryDir, SQLITE_FILE);
+  if (!existsSync(path)) throw new CatalogUnavailableError(`library ${target.libraryDir} has no ${SQLITE_FILE} to recover`);
+  return recoverSqliteCatalog(path);
+}
+
 export async function openCatalog(target: CatalogTarget, options: OpenCatalogOptions = {}): Promise<Catalog> {
   if (target.url !== undefined) {
     if (!isPostgresUrl(target.url)) {
@@ -65,5 +83,5 @@ export async function openCatalog(target: CatalogTarget, options: OpenCatalogOpt
       `catalogue ${path} is empty (0 bytes): it was truncated or replaced. Restore it from a backup, or move it away to start a new library`,
     );
   }
-  return new SqliteCatalog(path);
+  return new SqliteCatalog(path, { readOnly: options.mustExist });
 }

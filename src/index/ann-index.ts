@@ -3,7 +3,7 @@
 // from and which of its vectors it holds (every position below its watermark,
 // in commit order), so search covers the rest exactly and an index of another
 // catalogue or model is never used.
-import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { accessSync, constants, existsSync, mkdirSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import usearch from 'usearch';
 import { sameModel, type ModelIdentity, type StoredVector } from '../catalog/types.js';
@@ -91,6 +91,15 @@ export function builtFrom(manifest: IndexManifest, identity: IndexIdentity): boo
   return manifest.catalogId === identity.catalogId && sameModel(manifest.model, identity.model);
 }
 
+function writable(file: string): boolean {
+  try {
+    accessSync(file, constants.W_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** The index file cannot be read (truncated, overwritten, another format). */
 export class IndexDamagedError extends Error {
   constructor(file: string, cause: unknown) {
@@ -125,7 +134,10 @@ export class AnnIndex {
     });
     const file = join(dir, manifest.file);
     try {
-      index.view(file);
+      // usearch maps the file writable; where this process may not write it (a
+      // read-only library), the index is read into memory instead.
+      if (writable(file)) index.view(file);
+      else index.load(file);
     } catch (err) {
       throw new IndexDamagedError(file, err);
     }
