@@ -27,13 +27,35 @@ export interface VerifyReport {
 const PAGE = 4096;
 
 export async function verifyLibrary(catalog: Catalog, paths: LibraryPaths, options: { full?: boolean } = {}): Promise<VerifyReport> {
+  try {
+    return await checkLibrary(catalog, paths, options);
+  } catch (err) {
+    // A damaged file can fail any query, the storage engine's own check included:
+    // that is the finding (and repair must not edit such a file).
+    if (!isDamage(err)) throw err;
+    return { ok: false, images: 0, vectors: 0, storage: [(err as Error).message], catalog: [], index: [] };
+  }
+}
+
+/** The storage engine's word for a damaged file (SQLite: SQLITE_CORRUPT, SQLITE_NOTADB; PostgreSQL: XX001, XX002). */
+function isDamage(err: unknown): boolean {
+  const code = (err as { code?: string }).code ?? '';
+  return code.startsWith('SQLITE_CORRUPT') || code === 'SQLITE_NOTADB' || code === 'XX001' || code === 'XX002';
+}
+
+async function checkLibrary(catalog: Catalog, paths: LibraryPaths, options: { full?: boolean }): Promise<VerifyReport> {
   const storage = await catalog.maintenance.integrityCheck(Boolean(options.full));
   const model = await catalog.models.model();
   const counts = await catalog.images.counts();
   // A damaged file makes row-level checks meaningless (and repair harmful): report it alone.
   const catalogProblems = storage.length > 0 ? [] : await catalog.maintenance.verify();
   if (!model && counts.embedded > 0) {
-    catalogProblems.push({ kind: 'embedded-without-vector', imageId: 0, path: null, detail: 'images are embedded but the library records no model' });
+    catalogProblems.push({
+      kind: 'embedded-without-vector',
+      imageId: 0,
+      path: null,
+      detail: 'images are embedded but the library records no model',
+    });
   }
   const indexProblems = storage.length > 0 || !model ? [] : await checkIndex(catalog, paths, model);
   return {
@@ -46,7 +68,11 @@ export async function verifyLibrary(catalog: Catalog, paths: LibraryPaths, optio
   };
 }
 
-async function checkIndex(catalog: Catalog, paths: LibraryPaths, model: NonNullable<Awaited<ReturnType<Catalog['models']['model']>>>): Promise<IndexProblem[]> {
+async function checkIndex(
+  catalog: Catalog,
+  paths: LibraryPaths,
+  model: NonNullable<Awaited<ReturnType<Catalog['models']['model']>>>,
+): Promise<IndexProblem[]> {
   const manifest = readManifest(paths.index);
   if (!manifest) return [];
   const identity = { catalogId: await catalog.identity(), model };

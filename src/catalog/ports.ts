@@ -144,8 +144,8 @@ export interface Maintenance {
   integrityCheck(full: boolean): Promise<string[]>;
   /** Fixes problems by dropping bad vectors and re-queueing their images; never guesses a vector. */
   repair(problems: readonly CatalogProblem[]): Promise<void>;
-  /** Deletes every image under `root` (and its vectors) from the library; returns how many. */
-  forget(root: string): Promise<number>;
+  /** Deletes every image under `root` (and its vectors) from the library; returns their ids, ascending. */
+  forget(root: string): Promise<number[]>;
   /** Adds adopted images in one transaction; paths already in the library are left alone. */
   importImages(images: readonly ImportedImage[]): Promise<{ embedded: number; pending: number; skipped: number }>;
   /** Every image that is not removed or skipped, in id order, a page at a time, with its active vector if embedded. */

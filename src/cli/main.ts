@@ -23,13 +23,18 @@ const program = new Command()
   .description('Search a photo collection by text.')
   .version(version, '--version', 'print the version')
   .showSuggestionAfterError()
-  .addOption(new Option('--library <dir>', "folder that holds picsift's files for this machine").env('PICSIFT_LIBRARY').default(defaultLibraryDir()))
+  .addOption(
+    new Option('--library <dir>', "folder that holds picsift's files for this machine").env('PICSIFT_LIBRARY').default(defaultLibraryDir()),
+  )
   .addOption(
     new Option('--catalog <url>', 'keep the catalogue in PostgreSQL (postgres://USER@HOST:PORT/DB) instead of the library folder').env(
       'PICSIFT_CATALOG',
     ),
   )
-  .option('--model <id-or-dir>', "Hugging Face model id or model directory (default: the library's model, else Xenova/clip-vit-base-patch32)")
+  .option(
+    '--model <id-or-dir>',
+    "Hugging Face model id or model directory (default: the library's model, else Xenova/clip-vit-base-patch32)",
+  )
   .addOption(new Option('--dtype <dtype>', "ONNX variant (default: the library's, else fp32)").choices(['fp32', 'q8']))
   .option('--verbose', 'say more about what happens')
   .option('--quiet', 'print only results, warnings and errors');
@@ -62,7 +67,12 @@ const embedOptions = (cmd: Command): Command =>
       positiveInt('--max-pixels'),
       DEFAULT_MAX_PIXELS,
     )
-    .option('--file-timeout <seconds>', 'give up on a file whose reading or decoding takes longer', positiveInt('--file-timeout'), DEFAULT_FILE_TIMEOUT_MS / 1000)
+    .option(
+      '--file-timeout <seconds>',
+      'give up on a file whose reading or decoding takes longer',
+      positiveInt('--file-timeout'),
+      DEFAULT_FILE_TIMEOUT_MS / 1000,
+    )
     .option('--retry-failed', 'try the images that failed before once more')
     .option('--path-map <from=to>', 'read catalogue paths under FROM from TO on this machine (repeatable)', collect);
 
@@ -116,7 +126,12 @@ searchOptions(
 program
   .command('duplicates')
   .description('list groups of identical files and near-duplicates (resized or re-encoded copies)')
-  .option('--threshold <score>', 'cosine at or above which two photos count as near-duplicates', score('--threshold'), DEFAULT_DUPLICATE_THRESHOLD)
+  .option(
+    '--threshold <score>',
+    'cosine at or above which two photos count as near-duplicates',
+    score('--threshold'),
+    DEFAULT_DUPLICATE_THRESHOLD,
+  )
   .option('--json', 'print JSON')
   .action(lazy(async () => (await import('./commands/search.js')).duplicates));
 
@@ -149,6 +164,11 @@ program
   .command('repair')
   .description('fix what verify reports, by dropping bad vectors (re-embedded by the next embed) and rebuilding the index')
   .action(lazy(async () => (await import('./commands/library.js')).repair));
+
+program
+  .command('recover')
+  .description('copy what can still be read of a damaged catalogue into a new one (the damaged file is kept beside it)')
+  .action(lazy(async () => (await import('./commands/library.js')).recover));
 
 program
   .command('import-legacy')

@@ -7,12 +7,12 @@
 import { randomUUID } from 'node:crypto';
 import { access, mkdir, open, readdir, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import { THUMBNAIL_SIZES, thumbnailDir, type ThumbnailSize } from '../app/thumbnail-files.js';
 import { writeThumbnail } from '../media/thumbnail.js';
 import { HttpError } from './errors.js';
 import type { ServableImage } from './image-files.js';
 
-export const THUMBNAIL_SIZES = ['small', 'large'] as const;
-export type ThumbnailSize = (typeof THUMBNAIL_SIZES)[number];
+export { THUMBNAIL_SIZES, type ThumbnailSize };
 
 /** Longest edge: small fills a grid cell on a 2× screen, large fills a laptop screen in the viewer. */
 const LONG_EDGE: Record<ThumbnailSize, number> = { small: 400, large: 1600 };
@@ -32,7 +32,7 @@ export class ThumbnailStore {
   /** The path of the image's thumbnail, made first if it is not cached yet. */
   async path(image: ServableImage, size: ThumbnailSize): Promise<string> {
     const id = image.record.id;
-    const dir = join(this.root, size, (id % 256).toString(16).padStart(2, '0'));
+    const dir = thumbnailDir(this.root, size, id);
     const name = `${id}-${RECIPE}-${image.fingerprint}.jpg`;
     const target = join(dir, name);
     if (await exists(target)) return target;

@@ -79,12 +79,12 @@ export class PostgresMaintenance implements Maintenance {
     });
   }
 
-  async forget(root: string): Promise<number> {
-    const { rowCount } = await this.db.query('DELETE FROM images WHERE path = $1 OR (path >= $2 AND path < $3)', [
+  async forget(root: string): Promise<number[]> {
+    const { rows } = await this.db.query<{ id: number }>('DELETE FROM images WHERE path = $1 OR (path >= $2 AND path < $3) RETURNING id', [
       root,
       ...underRoot(root),
     ]);
-    return rowCount ?? 0;
+    return rows.map((r) => r.id).sort((a, b) => a - b);
   }
 
   async importImages(images: readonly ImportedImage[]): Promise<{ embedded: number; pending: number; skipped: number }> {

@@ -50,7 +50,8 @@ export class SqliteMaintenance implements Maintenance {
 
   async integrityCheck(full: boolean): Promise<string[]> {
     const lines = this.db.pragma(full ? 'integrity_check' : 'quick_check', { simple: false }) as Record<string, string>[];
-    const messages = lines.map((row) => Object.values(row)[0]);
+    // integrity_check heads its report with "*** in database main ***": only the findings count.
+    const messages = lines.map((row) => String(Object.values(row)[0])).filter((m) => !/^\*\*\* in database/.test(m));
     return messages.length === 1 && messages[0] === 'ok' ? [] : messages;
   }
 
@@ -70,8 +71,13 @@ export class SqliteMaintenance implements Maintenance {
     })();
   }
 
-  async forget(root: string): Promise<number> {
-    return this.db.prepare('DELETE FROM images WHERE path = ? OR (path >= ? AND path < ?)').run(root, ...underRoot(root)).changes;
+  async forget(root: string): Promise<number[]> {
+    return this.db
+      .prepare('DELETE FROM images WHERE path = ? OR (path >= ? AND path < ?) RETURNING id')
+      .pluck()
+      .all(root, ...underRoot(root))
+      .map(Number)
+      .sort((a, b) => a - b);
   }
 
   async importImages(images: readonly ImportedImage[]): Promise<{ embedded: number; pending: number; skipped: number }> {

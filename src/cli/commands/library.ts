@@ -1,9 +1,9 @@
 // status, errors, forget, verify and repair: looking after a library.
-import { resolve } from 'node:path';
 import type { Command } from 'commander';
-import { refreshIndex } from '../../app/index-service.js';
+import { forgetFolders } from '../../app/forget.js';
 import { libraryStatus } from '../../app/status.js';
 import { repairLibrary, verifyLibrary } from '../../app/verify.js';
+import { recoverLibrary } from '../../app/recover.js';
 import { contextOf, withLibrary } from '../context.js';
 import { count, statusJson, statusText } from '../output.js';
 import { safeText } from '../reporter.js';
@@ -37,10 +37,8 @@ export async function errors(_options: unknown, cmd: Command): Promise<void> {
 export async function forget(dirs: string[], _options: unknown, cmd: Command): Promise<void> {
   const context = contextOf<object>(cmd);
   await withLibrary(context, { lock: { purpose: 'forget', catalog: 'alone', folder: true } }, async (library) => {
-    let forgotten = 0;
-    for (const dir of dirs) forgotten += await library.catalog.maintenance.forget(resolve(dir));
-    context.report.say(`forgot ${count(forgotten, 'image')} under ${dirs.join(', ')}`);
-    if (forgotten > 0) await refreshIndex(library.catalog, library.paths, { rebuild: true });
+    const forgotten = await forgetFolders(library, dirs);
+    context.report.say(`forgot ${count(forgotten.length, 'image')} under ${dirs.join(', ')}`);
   });
 }
 
@@ -64,6 +62,17 @@ export async function verify(_options: unknown, cmd: Command): Promise<void> {
     }
     if (!report.ok) process.exitCode = 1;
   });
+}
+
+export async function recover(_options: unknown, cmd: Command): Promise<void> {
+  const { options, report } = contextOf<object>(cmd);
+  const result = await recoverLibrary(options);
+  report.say(
+    `recovered ${count(result.images, 'image')} (${result.unreadableImages} unreadable, registered again by the next scan), ` +
+      `${count(result.vectors, 'vector')} kept, ${count(result.requeued, 'image')} back in the embed queue; ` +
+      `the damaged file is kept as ${result.damaged}; index rebuilt` +
+      (result.unreadableImages + result.requeued > 0 ? '. Run picsift index on your folders to register and embed what was lost' : ''),
+  );
 }
 
 export async function repair(_options: unknown, cmd: Command): Promise<void> {
