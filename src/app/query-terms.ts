@@ -2,6 +2,7 @@
 // image terms, turned into one vector. Text terms are encoded in one model call.
 import type { Catalog } from '../catalog/ports.js';
 import { combineQuery, parseWeighted, type QueryTerm } from '../search/query-vector.js';
+import { invalidVectorReason } from '../util/vectors.js';
 import { parseImageRef, storedImageVector, type ImageRef } from './image-query.js';
 
 export type TermSource = { text: string } | { image: ImageRef };
@@ -51,7 +52,11 @@ export interface TermEncoders {
   encodeImageFile?: (path: string) => Promise<Float32Array>;
 }
 
-export async function queryVector(catalog: Pick<Catalog, 'vectors' | 'images'>, terms: readonly WeightedTerm[], encoders: TermEncoders): Promise<Float32Array> {
+export async function queryVector(
+  catalog: Pick<Catalog, 'vectors' | 'images'>,
+  terms: readonly WeightedTerm[],
+  encoders: TermEncoders,
+): Promise<Float32Array> {
   const texts = terms.flatMap((t) => ('text' in t.source ? [t.source.text] : []));
   const encoded = texts.length ? await encoders.encodeTexts(texts) : new Float32Array(0);
   const dims = texts.length ? encoded.length / texts.length : 0;
@@ -62,6 +67,8 @@ export async function queryVector(catalog: Pick<Catalog, 'vectors' | 'images'>, 
     if ('text' in term.source) {
       vector = encoded.subarray(nextText * dims, (nextText + 1) * dims);
       nextText++;
+      const invalid = invalidVectorReason(vector);
+      if (invalid) throw new Error(`cannot search for "${term.source.text}": ${invalid.replace('this image', 'this text')}`);
     } else if ('id' in term.source.image) {
       vector = await storedImageVector(catalog, term.source.image.id);
     } else {

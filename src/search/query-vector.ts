@@ -41,6 +41,10 @@ export interface WeightedValue {
  * write "1:10:30 train" for a text that starts with a number and a colon.
  */
 export function parseWeighted(spec: string, option: string): WeightedValue {
+  const negative = /^\s*-\s*(\d+(?:\.\d+)?|\.\d+)\s*:/.exec(spec);
+  if (negative) {
+    throw new QueryError(`${option}: the weight must be a positive number, not "-${negative[1]}" (to steer away from a term, subtract it instead)`);
+  }
   const match = /^\s*(\d+(?:\.\d+)?|\.\d+):(.*)$/s.exec(spec);
   const weight = match ? Number(match[1]) : 1;
   const value = (match ? match[2] : spec).trim();

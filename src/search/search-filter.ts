@@ -98,6 +98,46 @@ function parseSize(value: string | number, name: string): number {
 
 const FORMAT_ALIASES: Record<string, string> = { jpeg: 'jpg', tiff: 'tif', heif: 'heic' };
 
+/**
+ * The image formats the scan can record (file-type's image extensions, which
+ * media/sniff-format.ts uses): any other name would silently match nothing.
+ */
+export const IMAGE_FORMATS = [
+  'jpg',
+  'png',
+  'gif',
+  'webp',
+  'avif',
+  'heic',
+  'tif',
+  'bmp',
+  'ico',
+  'jxl',
+  'jp2',
+  'jpx',
+  'jpm',
+  'j2c',
+  'mj2',
+  'jls',
+  'jxr',
+  'psd',
+  'xcf',
+  'flif',
+  'bpg',
+  'apng',
+  'icns',
+  'ktx',
+  'cr2',
+  'cr3',
+  'nef',
+  'arw',
+  'dng',
+  'orf',
+  'rw2',
+  'raf',
+  'dwg',
+] as const;
+
 function parseFormats(value: string, name: string): string[] {
   const formats = value
     .split(',')
@@ -106,5 +146,12 @@ function parseFormats(value: string, name: string): string[] {
   if (formats.length === 0 || formats.some((f) => !/^[a-z0-9]+$/.test(f))) {
     throw new FilterError(`${name} must be formats separated by commas, e.g. jpg,png, not "${value}"`);
   }
-  return [...new Set(formats.map((f) => FORMAT_ALIASES[f] ?? f))];
+  const named = [...new Set(formats.map((f) => FORMAT_ALIASES[f] ?? f))];
+  const unknown = named.filter((f) => !(IMAGE_FORMATS as readonly string[]).includes(f));
+  if (unknown.length > 0) {
+    throw new FilterError(
+      `${name}: ${unknown.map((f) => `"${f}"`).join(', ')} is no image format picsift knows; known: ${IMAGE_FORMATS.join(', ')}`,
+    );
+  }
+  return named;
 }

@@ -8,7 +8,7 @@ import rateLimit from '@fastify/rate-limit';
 import { repoRoot } from '../util/repo-root.js';
 import { registerApiRoutes } from './api-routes.js';
 import { installAccessControl } from './auth.js';
-import { installErrorHandler } from './errors.js';
+import { HttpError, installErrorHandler } from './errors.js';
 import { collectOpenApiRoutes, openApiDocument } from './openapi.js';
 import type { Library } from '../app/library.js';
 import type { SearchService } from '../app/search-service.js';
@@ -83,6 +83,13 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     void reply.code(404).send({ error: 'not found' });
   });
   installAccessControl(app, options.token);
+  // The schemas' validator turns "Infinity" into a number that passes minimum and
+  // maximum (k=Infinity returned the whole library): refuse non-finite numbers here.
+  app.addHook('preHandler', async (request) => {
+    for (const [name, value] of Object.entries((request.query ?? {}) as Record<string, unknown>)) {
+      if (typeof value === 'number' && !Number.isFinite(value)) throw new HttpError(400, `${name} must be a finite number`);
+    }
+  });
   app.addHook('onSend', async (_request, reply) => {
     void reply.headers(SECURITY_HEADERS);
   });

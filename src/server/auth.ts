@@ -55,7 +55,38 @@ function cookieValue(header: string | undefined, name: string): string | undefin
   return undefined;
 }
 
+/**
+ * Requests that another web page makes in the user's browser (a link, an image,
+ * a script's fetch) are refused: the API is for this server's own page and for
+ * programs. Browsers say where a request comes from in Sec-Fetch-Site (and in
+ * Origin for scripts); programs send neither. Without this, any page the user
+ * visits could make the server walk the library (duplicates) again and again.
+ */
+function refuseCrossSite(request: FastifyRequest): void {
+  const site = request.headers['sec-fetch-site'];
+  if (site !== undefined && site !== 'same-origin' && site !== 'none') {
+    throw new HttpError(403, `cross-site request refused (Sec-Fetch-Site: ${site}): the API answers this server's own page and programs`);
+  }
+  const origin = request.headers.origin;
+  if (origin !== undefined && origin !== 'null') {
+    let host: string | null = null;
+    try {
+      host = new URL(origin).host;
+    } catch {
+      // An unreadable Origin is refused below.
+    }
+    if (host === null || host !== request.headers.host) {
+      throw new HttpError(403, `cross-origin request refused (Origin: ${origin}): the API answers this server's own page and programs`);
+    }
+  } else if (origin === 'null') {
+    throw new HttpError(403, 'cross-origin request refused (Origin: null): the API answers this server\'s own page and programs');
+  }
+}
+
 export function installAccessControl(app: FastifyInstance, token: string | undefined): void {
+  app.addHook('preValidation', async (request: FastifyRequest) => {
+    if (request.url.startsWith('/api/')) refuseCrossSite(request);
+  });
   if (token === undefined) {
     app.addHook('preValidation', async (request: FastifyRequest) => {
       const host = request.headers.host;
