@@ -48,7 +48,8 @@ export async function findDuplicates(
       if (copyOf.has(v.id)) continue;
       for (const hit of await searchVectors(catalog.vectors, index, v.vector, NEIGHBOURS + 1, { exactLimit: 0 })) {
         const other = copyOf.get(hit.id) ?? hit.id;
-        if (other !== v.id && hit.score >= options.threshold) pairs.push({ a: Math.min(v.id, other), b: Math.max(v.id, other), score: hit.score });
+        if (other !== v.id && hit.score >= options.threshold)
+          pairs.push({ a: Math.min(v.id, other), b: Math.max(v.id, other), score: hit.score });
       }
       if (++seen % YIELD_EVERY === 0) await new Promise((resolve) => setImmediate(resolve));
     }

@@ -27,7 +27,7 @@ export async function migrateCatalog(source: Catalog, target: Catalog, onProgres
   }
   await target.maintenance.writeSettings(from);
   let copied = 0;
-  for (let after = resumedAfter; ; ) {
+  for (let after = resumedAfter; ;) {
     const rows = await source.maintenance.readRows(after, BATCH);
     if (rows.length === 0) break;
     copied += await target.maintenance.writeRows(rows);

@@ -13,7 +13,9 @@ export async function scanFolders(
   // Refuse before scanning anything: a mistyped folder must not pass as "0 new photos".
   const missing = dirs.map((d) => resolve(d)).filter((d) => !existsSync(d));
   if (missing.length > 0) {
-    throw new Error(`${missing.join(', ')} ${missing.length === 1 ? 'does' : 'do'} not exist; check the path${missing.length === 1 ? '' : 's'} (nothing was scanned)`);
+    throw new Error(
+      `${missing.join(', ')} ${missing.length === 1 ? 'does' : 'do'} not exist; check the path${missing.length === 1 ? '' : 's'} (nothing was scanned)`,
+    );
   }
   return registerFolders(catalog.scans, dirs, events);
 }

@@ -15,7 +15,6 @@ import { queryVector, type WeightedTerm } from './query-terms.js';
 import { rankByVector, type RankOptions } from './ranking.js';
 import type { SearchResult } from './search-results.js';
 
-
 export interface Ranking {
   /** The model whose vectors were searched (the library's; the requested one while it has none). */
   model: string;
@@ -110,7 +109,11 @@ export class SearchService {
   private encoder<T extends Encoder>(kind: EncoderKind, spec: ModelSpec, load: () => Promise<T>): Promise<T> {
     const current = this.encoders.get(kind);
     if (current && current.spec.id === spec.id && current.spec.dtype === spec.dtype) return current.loading as Promise<T>;
-    if (current) void current.loading.then((old) => old.close(), () => {});
+    if (current)
+      void current.loading.then(
+        (old) => old.close(),
+        () => {},
+      );
     const entry: Loaded<T> = { spec, loading: load() };
     this.encoders.set(kind, entry);
     entry.loading.catch(() => {

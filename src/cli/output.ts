@@ -12,9 +12,7 @@ export function count(n: number, noun: string, plural = `${noun}s`): string {
 
 /** `search-text --json`, spaced like the documented contract (Python's json.dumps style). */
 export function searchJson(query: string, model: string, results: SearchResult[]): string {
-  const rows = results.map(
-    (r) => `{"rank": ${r.rank}, "id": ${r.id}, "path": ${JSON.stringify(r.path)}, "score": ${roundScore(r.score)}}`,
-  );
+  const rows = results.map((r) => `{"rank": ${r.rank}, "id": ${r.id}, "path": ${JSON.stringify(r.path)}, "score": ${roundScore(r.score)}}`);
   return `{"query": ${JSON.stringify(query)}, "model": ${JSON.stringify(model)}, "results": [${rows.join(', ')}]}`;
 }
 

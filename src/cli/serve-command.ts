@@ -10,7 +10,9 @@ export function registerServeCommand(program: Command): void {
     .option('--port <n>', 'port to listen on (0: any free port)', portNumber, 7878)
     .addOption(
       // From the environment too: a token on the command line shows in `ps` to every user of the machine.
-      new Option('--token <secret>', 'required on every request (Bearer header, ?token=, or the cookie the page sets)').env('PICSIFT_TOKEN'),
+      new Option('--token <secret>', 'required on every request (Bearer header, ?token=, or the cookie the page sets)').env(
+        'PICSIFT_TOKEN',
+      ),
     )
     .action(async (options: unknown, cmd: Command) => (await import('./commands/serve.js')).serve(options, cmd));
 }

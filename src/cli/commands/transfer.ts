@@ -48,11 +48,14 @@ export async function exportLegacy(_options: unknown, cmd: Command): Promise<voi
 export async function migrate(_options: unknown, cmd: Command): Promise<void> {
   const context = contextOf<{ to: string }>(cmd);
   const { options, report } = context;
-  const to = isPostgresUrl(options.to) ? { url: options.to, libraryDir: resolve(options.library) } : { libraryDir: libraryPaths(options.to).root };
+  const to = isPostgresUrl(options.to)
+    ? { url: options.to, libraryDir: resolve(options.library) }
+    : { libraryDir: libraryPaths(options.to).root };
   await withLibrary(context, { readOnly: true, lock: { purpose: 'migrate', catalog: 'alone' } }, async ({ catalog }) => {
     const target = await openCatalog(to, { onWait: (line) => report.warn(line) });
     try {
-      if ((await target.identity()) === (await catalog.identity())) throw new Error(`--to names the catalogue being copied (${catalog.location})`);
+      if ((await target.identity()) === (await catalog.identity()))
+        throw new Error(`--to names the catalogue being copied (${catalog.location})`);
       const lock = await target.lock('alone', 'migrate');
       try {
         const progress = startProgress('copying', 'images', (await catalog.images.counts()).images, report.verbosity === 'quiet');
