@@ -62,11 +62,16 @@ test('shifting or scaling every score (another model family) selects the same re
   }
 });
 
-test('identical scores: nothing stands out, so nothing is a match; at most half of any sample is', () => {
+test('identical scores: nothing stands out, so nothing is a match', () => {
   const flat = Array(100).fill(0.25);
   assert.equal(above(flat, relevanceCutoff(flat).score), 0);
-  const half = [...Array(60).fill(0.9), ...Array(40).fill(0.1)];
-  assert.ok(above(half, relevanceCutoff(half).score) <= 50);
+});
+
+test('a library that mostly matches (two thirds red): every match, not none', () => {
+  const scores = [...normal(10, 200, 0.995, 0.003), ...normal(11, 100, 0.02, 0.01)];
+  const cut = relevanceCutoff(scores);
+  assert.equal(cut.basis, 'split');
+  assert.equal(above(scores, cut.score), 200);
 });
 
 test('too few scores to calibrate: every result counts as a match', () => {

@@ -5,16 +5,18 @@
 // against its own scores over a sample of the library, where almost every image
 // is unrelated to it:
 //
-// 1. The background: the sample's median score and its robust spread (1.4826 ×
-//    the median absolute deviation, the standard deviation of a normal bulk).
-//    A match must score at least BACKGROUND_Z spreads above the median: what
-//    does not stand out from the bulk of the library is not a match. This is
-//    what makes a query without real matches (a model with random weights, a
-//    word the model does not know) show few results or none, never all.
-// 2. The split: when the scores above that floor form a separate high group
-//    (the test models' matches score ≈ 1.0 against a bulk near 0), the cut-off
-//    goes where Otsu's method splits the sample into two classes with the most
-//    variance between them, among the splits at or above the floor.
+// 1. Two groups: Otsu's method splits the sample where the variance between the
+//    two classes is largest. When the classes stand apart — the split is more
+//    than BACKGROUND_Z robust spreads (1.4826 × the median absolute deviation)
+//    above the low class's median and as far below the high class's — the high
+//    class is the matches, however many (the test models' matches score ≈ 1.0
+//    against a bulk near 0; in a library that is mostly red, most photos match "red").
+// 2. Otherwise the library's bulk is the background: a match must score more
+//    than BACKGROUND_Z spreads above the sample's median. What does not stand
+//    out from the bulk is not a match; this is what makes a query without real
+//    matches (a model with random weights) show few results or none, never all.
+//    If the scores above that floor still split into two classes (Otsu among the
+//    splits above it), the cut-off goes there.
 //
 // Pure and cheap: O(n log n) in the sample size, no model runs. Depends only on
 // the order and relative distances of the scores, so a model whose scores are
@@ -54,16 +56,44 @@ export function relevanceCutoff(sampleScores: ArrayLike<number>, z = BACKGROUND_
   if (n < MIN_CALIBRATION_SAMPLE) {
     return { score: -1, basis: 'uncalibrated', median: n ? quantile(sorted, 0.5) : 0, spread: 0 };
   }
+  const { median, spread } = robustCentre(sorted);
+  // Two groups that stand apart: each is more than z of its own spreads from the split.
+  // Then the high group is the matches, however large (a library that is mostly red).
+  const split = otsuSplit(sorted);
+  if (split !== null) {
+    const at = upperBound(sorted, split);
+    const low = robustCentre(sorted.subarray(0, at));
+    const high = robustCentre(sorted.subarray(at));
+    if (split > low.median + z * low.spread && split < high.median - z * high.spread) {
+      return { score: split, basis: 'split', median: low.median, spread: low.spread };
+    }
+  }
+  // Otherwise the library's bulk is the background: a match stands out from it,
+  // strictly above the median even when the bulk has no spread at all.
+  const floor = nextAbove(median + z * spread);
+  const above = otsuSplit(sorted, floor);
+  return above === null || above <= floor
+    ? { score: floor, basis: 'background', median, spread }
+    : { score: above, basis: 'split', median, spread };
+}
+
+/** The median and the robust spread (1.4826 × the median absolute deviation) of sorted values. */
+function robustCentre(sorted: Float64Array): { median: number; spread: number } {
   const median = quantile(sorted, 0.5);
   const deviations = sorted.map((s) => Math.abs(s - median)).sort();
-  const spread = MAD_TO_SD * quantile(deviations, 0.5);
-  // Strictly above the median even when the bulk has no spread at all (identical
-  // scores): a match must stand out, so at most half the library ever does.
-  const floor = nextAbove(median + z * spread);
-  const split = otsuSplit(sorted, floor);
-  return split === null || split <= floor
-    ? { score: floor, basis: 'background', median, spread }
-    : { score: split, basis: 'split', median, spread };
+  return { median, spread: MAD_TO_SD * quantile(deviations, 0.5) };
+}
+
+/** The number of sorted values below `x`. */
+function upperBound(sorted: Float64Array, x: number): number {
+  let lo = 0;
+  let hi = sorted.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (sorted[mid] < x) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
 }
 
 /**
