@@ -95,7 +95,13 @@ const searchOptions = (cmd: Command): Command =>
   cmd
     .option('-n <k>', 'number of results', positiveInt('-n', MAX_RESULTS), DEFAULT_RESULTS)
     .option('--json', 'print JSON')
-    .option('--threshold <score>', 'drop results scoring below this cosine', score('--threshold'))
+    .option('--threshold <score>', 'the cut-off: a fixed cosine instead of the one adapted to each query', score('--threshold'))
+    .option('--all', 'show the whole ranking, also the results below the cut-off')
+    .addOption(
+      new Option('--sort <order>', 'order of the matches: by score, or by date taken (newest or oldest first)')
+        .choices(['score', 'newest', 'oldest'])
+        .default('score'),
+    )
     .option('--add <[weight:]text>', 'also look for this text (repeatable; e.g. --add 2:sunset)', collect)
     .option('--subtract <[weight:]text>', 'steer away from this text (repeatable)', collect)
     .option('--add-image <[weight:]path-or-id>', 'also look like this image file or catalogue id (repeatable)', collect)
