@@ -90,6 +90,27 @@ embedOptions(
   program.command('index').description('register + embed + build-index, in one go').argument('<dir...>', 'folders (or files) to index'),
 ).action(lazy(async () => (await import('./commands/embedding.js')).index));
 
+embedOptions(
+  program
+    .command('reembed')
+    .description(
+      'embed every image with another model (--model NEW [--dtype]) into a second set of vectors, while search keeps using the current one; resumable',
+    )
+    .option('--switch', 'switch the library to the new model once every image has a vector from it'),
+).action(lazy(async () => (await import('./commands/models.js')).reembed));
+
+program
+  .command('use-model')
+  .description('switch the library to a model that reembed has completed (give --dtype when the library has the model in two)')
+  .argument('<model>', 'the model id or directory, as given to reembed --model')
+  .action(lazy(async () => (await import('./commands/models.js')).useModel));
+
+program
+  .command('drop-model')
+  .description("delete a model's vectors that the library no longer uses (after use-model), or an unfinished reembed")
+  .argument('<model>', 'the model id or directory')
+  .action(lazy(async () => (await import('./commands/models.js')).dropModelCommand));
+
 /** Options every search command takes: result count, output, cut-off, query terms and filters. */
 const searchOptions = (cmd: Command): Command =>
   cmd
