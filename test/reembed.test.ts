@@ -71,7 +71,7 @@ test(
       ],
     );
     const text = (await cli('status')).stdout;
-    assert.match(text, /reembed   .*color-clip \(fp32\): [\d,]+ of 3,024 \(\d+%\); `picsift reembed --model .*color-clip` continues/);
+    assert.match(text, /reembed {3}.*color-clip \(fp32\): [\d,]+ of 3,024 \(\d+%\); `picsift reembed --model .*color-clip` continues/);
     const twice = await cli('reembed', '--model', models.colorClip);
     assert.equal(twice.code, 1);
     assert.match(twice.stderr, /another picsift process \(pid \d+, reembed, since .*\) is writing library/);
