@@ -13,7 +13,7 @@ import type { StoredVector } from '../types.js';
 import { blobToVector } from '../../util/vectors.js';
 import type { PgConnection } from './connection.js';
 import { isConnectionLoss } from './errors.js';
-import { evenlySpaced } from '../sampling.js';
+import { SAMPLE_RUN, samplePoints } from '../sampling.js';
 import { ACTIVE_SPACE, chunks, positionParam } from './rows.js';
 
 const PAGE = 1024;
@@ -153,7 +153,7 @@ export class PostgresVectorStore implements VectorStore {
   }
 
   async sample(size: number): Promise<StoredVector[]> {
-    // Each point walks the (space, image_id) primary key to the first embedded image at or after it.
+    // Each point walks the (space, image_id) primary key to the first embedded images at or after it.
     const fromPoints = `SELECT DISTINCT ON (s.id) s.id, s.position, s.vector FROM unnest($1::bigint[]) AS p(point)
       CROSS JOIN LATERAL (
         SELECT v.image_id AS id, v.position, v.vector FROM vectors v JOIN images i ON i.id = v.image_id
@@ -166,8 +166,8 @@ export class PostgresVectorStore implements VectorStore {
       `SELECT min(image_id) AS low, max(image_id) AS high FROM vectors WHERE space = ${this.space}`,
     );
     const { low, high } = range.rows[0];
-    const { rows } = await this.db.query<VectorRow>(fromPoints, [evenlySpaced(low, high, size), 1]);
-    return rows.map(toStored);
+    const { rows } = await this.db.query<VectorRow>(fromPoints, [samplePoints(low, high, size), SAMPLE_RUN]);
+    return rows.slice(0, size).map(toStored);
   }
 
   /** Ends the snapshot reads that a caller left without iterating. */

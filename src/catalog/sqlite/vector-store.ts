@@ -7,7 +7,7 @@ import type Database from 'better-sqlite3';
 import type { VectorStore } from '../ports.js';
 import type { StoredVector } from '../types.js';
 import { blobToVector } from '../../util/vectors.js';
-import { evenlySpaced } from '../sampling.js';
+import { SAMPLE_RUN, samplePoints } from '../sampling.js';
 import { ACTIVE_SPACE, chunks } from './rows.js';
 
 const PAGE = 1024;
@@ -28,10 +28,12 @@ export class SqliteVectorStore implements VectorStore {
       // CROSS JOIN fixes the join order: walk vectors by seq (their primary key)
       // from the watermark. With a plain JOIN SQLite starts from every embedded
       // image and sorts; bench:query at 1M vectors: 160 ms per search for an
-      // empty tail that way, 0.004 ms this way.
+      // empty tail that way, 0.004 ms this way. The unary + keeps SQLite from
+      // walking the (space, image_id) index instead, which reads every vector's
+      // entry of the space (200,000 vectors: 7 ms per search; with it 0.03 ms).
       page: db.prepare(
         `SELECT v.image_id AS id, v.seq, v.vector FROM vectors v CROSS JOIN images i ON i.id = v.image_id
-         WHERE v.seq >= ? AND v.seq < ? AND v.space = ${SPACE} AND i.status = 'embedded' ORDER BY v.seq LIMIT ?`,
+         WHERE v.seq >= ? AND v.seq < ? AND +v.space = ${SPACE} AND i.status = 'embedded' ORDER BY v.seq LIMIT ?`,
       ),
       lastSeq: db.prepare('SELECT coalesce(max(seq), 0) AS seq FROM vectors'),
       countBelow: db.prepare(
@@ -98,13 +100,14 @@ export class SqliteVectorStore implements VectorStore {
     });
     const first = this.stmt.firstFrom.all(0, size + 1) as { id: number; seq: number; vector: Buffer }[];
     if (first.length <= size) return first.map(toStored);
-    // More than `size`: one vector at or after each of `size` evenly spaced ids.
+    // More than `size`: a run of vectors at or after each of evenly spaced ids.
     const { low, high } = this.stmt.idRange.get() as { low: number; high: number };
     const picked = new Map<number, StoredVector>();
-    for (const point of evenlySpaced(low, high, size)) {
-      const row = this.stmt.firstFrom.get(point, 1) as { id: number; seq: number; vector: Buffer } | undefined;
-      if (row && !picked.has(row.id)) picked.set(row.id, toStored(row));
+    for (const point of samplePoints(low, high, size)) {
+      for (const row of this.stmt.firstFrom.all(point, SAMPLE_RUN) as { id: number; seq: number; vector: Buffer }[]) {
+        if (!picked.has(row.id)) picked.set(row.id, toStored(row));
+      }
     }
-    return [...picked.values()];
+    return [...picked.values()].slice(0, size);
   }
 }
