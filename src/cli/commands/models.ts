@@ -25,9 +25,8 @@ export async function reembed(_options: unknown, cmd: Command): Promise<void> {
     throw new Error('reembed needs the new model: picsift reembed --model ID_OR_DIR [--dtype fp32|q8] [--switch]');
   }
   const model = options.model;
-  // One writer re-embeds at a time; --switch also rebuilds this machine's index.
-  const lock = { purpose: 'reembed', catalog: 'reembed' as const, folder: Boolean(options.switch) };
-  await withLibrary(context, { lock }, async (library, loader) => {
+  // One re-embedding at a time (PostgreSQL: embed workers may run beside it).
+  const complete = await withLibrary(context, { lock: { purpose: 'reembed', catalog: 'reembed' } }, async (library, loader) => {
     let progress: Progress | null = null;
     // Ctrl-C: stop claiming, commit the batches in flight, say what was kept (as embed does).
     let interrupted = false;
@@ -82,15 +81,18 @@ export async function reembed(_options: unknown, cmd: Command): Promise<void> {
     if (state.missing > 0) {
       // Images registered or changed meanwhile (on PostgreSQL, embedded by other workers) are left.
       report.say(`${count(state.missing, 'image')} still lack a vector from ${space.model.id}; run the same command again`);
-      return;
+      return null;
     }
     report.say(`every embedded image has a vector from ${describeModel(space.model)}${failed}`);
     if (state.failed) report.say(`those become failed images at the switch; \`picsift errors\` lists them afterwards`);
-    if (!options.switch) {
-      report.say(`switch with \`${useCommand(space)}\` (or run reembed again with --switch)`);
-      return;
-    }
-    await switchTo(context, library, space);
+    if (!options.switch) report.say(`switch with \`${useCommand(space)}\` (or run reembed again with --switch)`);
+    return space;
+  });
+  if (!complete || !options.switch) return;
+  // The switch needs the catalogue to itself (an embed worker must not go on with the old
+  // model), and this machine's folder for the index: the reembed's lock is given back first.
+  await withLibrary(context, { lock: { purpose: 'use-model', catalog: 'alone', folder: true } }, async (library) => {
+    await switchTo(context, library, await findSpace(library.catalog, complete.model.id, complete.model.dtype));
   });
 }
 
