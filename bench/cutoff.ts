@@ -12,7 +12,7 @@
 //   clip-like synthetic CLIP-shaped vectors (bench/synthetic-vectors.ts) with a known
 //            topic per image: the cut-off from a 1,024-vector sample of N, scored
 //            against every vector, precision and recall per query
-//   cost     the per-query cost of the cut-off (sample scores + the cut-off itself)
+// The cut-off's cost per query is measured by bench:query (cutoff_p50_ms).
 //
 //   npm run bench:cutoff -- [--out FILE.json] [--work DIR (kept and reused)]
 import { execFileSync } from 'node:child_process';
@@ -149,7 +149,6 @@ function clipLike(n: number, clusters: number): object {
   const precision: number[] = [];
   const recall: number[] = [];
   const shown: number[] = [];
-  const costs: number[] = [];
   for (let q = 0; q < 50; q++) {
     space.query(q, query);
     const topic = space.queryTopic(q);
@@ -158,9 +157,7 @@ function clipLike(n: number, clusters: number): object {
       for (let j = 0; j < 512; j++) s += query[j] * vectors[i * 512 + j];
       return s;
     };
-    const t0 = performance.now();
     const cut = relevanceCutoff(sampleIds.map(score)).score;
-    costs.push(performance.now() - t0);
     let hits = 0;
     let total = 0;
     let relevant = 0;
@@ -186,7 +183,6 @@ function clipLike(n: number, clusters: number): object {
     recall_mean: mean(recall),
     recall_min: round(Math.min(...recall), 3),
     shown_median: quantile(shown, 0.5),
-    cutoff_and_sample_scores_p50_ms: round(quantile(costs, 0.5), 3),
   };
 }
 
