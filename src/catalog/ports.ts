@@ -40,6 +40,9 @@ export interface ScanRegistry {
   markUnseenRemoved(root: string, scanId: number): Promise<number>;
 }
 
+/** How long a claim stays a worker's without renewal, unless EmbedQueueOptions.leaseMs says otherwise. */
+export const DEFAULT_LEASE_MS = 60_000;
+
 export interface EmbedQueueOptions {
   /**
    * How long a claim stays this worker's without renewal (PostgreSQL; the queue
@@ -74,6 +77,12 @@ export interface EmbedQueue {
   pendingCount(): Promise<number>;
   /** Claims up to `limit` pending images not claimed by a live worker, in id order; [] when none are left. */
   claim(limit: number): Promise<ImageRecord[]>;
+  /**
+   * Pending images that other workers hold live claims on (PostgreSQL; SQLite: 0).
+   * A worker with nothing left to claim waits while this is above zero: if one of
+   * those workers has died, its claims expire and this one takes them over.
+   */
+  claimedElsewhere(): Promise<number>;
   /**
    * Stores vectors and failures of claimed images atomically: a vector exists iff
    * its image is marked embedded. Only images claimed by this queue session, and

@@ -40,7 +40,18 @@ export interface EmbedOptions {
   onFailure?: (path: string, reason: string) => void;
   /** Stops claiming new batches when it returns true; the batches in flight are finished and committed. */
   shouldStop?: () => boolean;
+  /**
+   * When nothing is left to claim but other workers still hold claims, look again
+   * after this long (they may have died: their claims then expire and are taken
+   * over here). Default DEFAULT_CLAIM_RETRY_MS.
+   */
+  claimRetryMs?: number;
+  /** Told once each time the worker starts waiting for other workers' claims. */
+  onWait?: () => void;
 }
+
+/** How often a worker with nothing to claim looks again while other workers hold claims. */
+export const DEFAULT_CLAIM_RETRY_MS = 2000;
 
 export interface EmbedReport {
   /** Images given a vector, by the model or reused from identical content. */
@@ -86,6 +97,16 @@ export async function embedPending(queue: EmbedQueue, encoder: PipelineEncoder, 
   const capacity = encoder.parallelism + PREFETCH_BATCHES;
   const inFlight: InFlight[] = [];
   let drained = false;
+  let waiting = false;
+  /** Nothing to claim and nothing in flight: wait while other workers hold claims that may expire. */
+  const othersMayFail = async (): Promise<boolean> => {
+    if (options.shouldStop?.() || (await queue.claimedElsewhere()) === 0) return false;
+    if (!waiting) options.onWait?.();
+    waiting = true;
+    await new Promise((resolve) => setTimeout(resolve, options.claimRetryMs ?? DEFAULT_CLAIM_RETRY_MS));
+    drained = false;
+    return true;
+  };
 
   /** Claims and starts the next batch: decoding, then encoding as soon as it is decoded. */
   const startBatch = async (): Promise<boolean> => {
@@ -95,6 +116,7 @@ export async function embedPending(queue: EmbedQueue, encoder: PipelineEncoder, 
       drained = true;
       return false;
     }
+    waiting = false;
     const result = prepareBatch(records, prepareOptions).then((batch) => encodeBatch(encoder, batch));
     result.catch(() => {}); // awaited in order below; this only keeps a later batch's failure from being "unhandled" meanwhile
     inFlight.push({ records, result });
@@ -105,8 +127,12 @@ export async function embedPending(queue: EmbedQueue, encoder: PipelineEncoder, 
   };
 
   try {
-    await fill();
-    while (inFlight.length > 0) {
+    for (;;) {
+      await fill();
+      if (inFlight.length === 0) {
+        if (await othersMayFail()) continue;
+        break;
+      }
       const current = inFlight.shift()!;
       const { embedded, failed, reused } = await current.result;
       await fill(); // keep the decoder and the model busy while this batch is committed

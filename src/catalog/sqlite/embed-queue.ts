@@ -60,6 +60,10 @@ export class SqliteEmbedQueue implements EmbedQueue {
     return (this.stmt.pendingCount.get() as { n: number }).n;
   }
 
+  async claimedElsewhere(): Promise<number> {
+    return 0; // one writer: nobody else claims
+  }
+
   async claim(limit: number): Promise<ImageRecord[]> {
     const rows = (this.stmt.pending.all(this.cursor, limit) as ImageRow[]).map(toRecord);
     if (rows.length > 0) this.cursor = rows[rows.length - 1].id;

@@ -20,6 +20,8 @@ interface EmbedOptions {
   fileTimeout: number;
   retryFailed?: boolean;
   pathMap?: string[];
+  /** Seconds. */
+  lease: number;
 }
 
 export async function scan(dirs: string[], _options: unknown, cmd: Command): Promise<void> {
@@ -69,6 +71,7 @@ function embedRequest(options: EmbedOptions & Context<unknown>['options']): Embe
     retryFailed: options.retryFailed,
     pathMap: (options.pathMap ?? []).map(parsePathMapping),
     worker: `${hostname()} pid ${process.pid}`,
+    leaseMs: options.lease * 1000,
   };
 }
 
@@ -111,6 +114,10 @@ async function embedAll(context: Context<unknown>, library: Library, loader: Mod
         onStart: (pending) => (progress = startProgress('embedding', 'images', pending, report.verbosity === 'quiet')),
         onProgress: (n) => progress?.update((done = n)),
         onFailure: (path, reason) => report.warn(`failed ${path}: ${reason}`),
+        onWait: () =>
+          report.say(
+            'nothing left to claim; waiting for the images other workers hold (a dead worker’s come back when its claims expire)…',
+          ),
       },
     );
   } catch (err) {
