@@ -5,7 +5,7 @@ import type { Maintenance } from '../ports.js';
 import type { CatalogProblem, CatalogRow, CatalogSettings, ImageRecord, ImportedImage } from '../types.js';
 import { blobToVector, vectorToBlob } from '../../util/vectors.js';
 import type { PgConnection } from './connection.js';
-import { ACTIVE_SPACE, imageColumns, toRecord, underRoot, type ImageRow } from './rows.js';
+import { ACTIVE_SPACE, ROOT_KEY, imageColumns, toRecord, underRoot, type ImageRow } from './rows.js';
 import * as rowCopy from './row-copy.js';
 
 const PAGE = 1024;
@@ -80,11 +80,12 @@ export class PostgresMaintenance implements Maintenance {
   }
 
   async forget(root: string): Promise<number> {
-    const { rowCount } = await this.db.query('DELETE FROM images WHERE path = $1 OR (path >= $2 AND path < $3)', [
-      root,
-      ...underRoot(root),
-    ]);
-    return rowCount ?? 0;
+    return this.db.transaction(async (tx) => {
+      // The forgotten folder (and any scanned root under it) is no longer one to watch.
+      await tx.query(`DELETE FROM meta WHERE key = $1 || $2 OR starts_with(key, $1 || $3)`, [ROOT_KEY, root, underRoot(root)[0]]);
+      const { rowCount } = await tx.query('DELETE FROM images WHERE path = $1 OR (path >= $2 AND path < $3)', [root, ...underRoot(root)]);
+      return rowCount ?? 0;
+    });
   }
 
   async importImages(images: readonly ImportedImage[]): Promise<{ embedded: number; pending: number; skipped: number }> {
