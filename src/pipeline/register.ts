@@ -37,6 +37,7 @@ export async function registerFolders(
   for (const root of roots.map((r) => resolve(r))) {
     let unreadableFolders = 0;
     for await (const file of scanImages([root], {
+      onFolder: events.onFolder,
       onProblem: (path, reason, what) => {
         report.problems++;
         if (what === 'folder') unreadableFolders++;
@@ -50,6 +51,7 @@ export async function registerFolders(
     // A folder we could not read may still hold its files: only a complete scan
     // of a root can say that something under it is gone.
     if (unreadableFolders === 0) report.removed += await registry.markUnseenRemoved(root, scanId);
+    await registry.recordRoots([root]);
   }
   return report;
 }
