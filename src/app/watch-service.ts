@@ -317,7 +317,14 @@ export class WatchService {
         onProblem: (path, reason) => this.warnOnce(`problem ${path}`, `skipped ${path}: ${reason}`),
       }),
     );
-    if (!report) return;
+    if (!report) {
+      // PostgreSQL: another scan holds the catalogue's scan lock; rescan once it is done.
+      setTimeout(() => {
+        this.fullScanDue = true;
+        this.changeWake.fire();
+      }, 5000).unref();
+      return;
+    }
     this.current.removed += report.removed;
     this.current.lastScan = {
       at: new Date().toISOString(),
