@@ -8,7 +8,9 @@ export async function serve(_options: unknown, cmd: Command): Promise<void> {
   const context = contextOf<{ host: string; port: number; token?: string; watch?: true | string[] } & WatchCliOptions>(cmd);
   const { options, report } = context;
   const logLevel = report.verbosity === 'quiet' ? 'warn' : report.verbosity === 'verbose' ? 'debug' : 'info';
-  const watch = options.watch ? watchConfig(options.watch === true ? [] : options.watch, options) : undefined;
+  // PICSIFT_WATCH_NICE: the watcher's CPU priority (nice value; default 10), for measuring what it buys.
+  const nice = process.env.PICSIFT_WATCH_NICE ? Number(process.env.PICSIFT_WATCH_NICE) : undefined;
+  const watch = options.watch ? { ...watchConfig(options.watch === true ? [] : options.watch, options), nice } : undefined;
   const server = await startServer(
     { ...options, watch, logLevel },
     { say: (line) => report.say(`picsift: ${line}`), warn: (line) => report.warn(`picsift: ${line}`) },
