@@ -2,7 +2,7 @@
 // (downloading a hub model once, and saying so), then opening the ONNX sessions.
 // One place, so the CLI and the server load and announce models the same way.
 import type { LibraryPaths } from './library.js';
-import { ImageEncoder, TextEncoder } from '../model/encoders.js';
+import { ImageEncoder, TextEncoder, type ImageEncoderOptions } from '../model/encoders.js';
 import { resolveModel, type ModelSpec, type ResolvedModel } from '../model/model-files.js';
 
 export class ModelLoader {
@@ -22,7 +22,7 @@ export class ModelLoader {
     return TextEncoder.load(await this.resolve(spec));
   }
 
-  async imageEncoder(spec: ModelSpec): Promise<ImageEncoder> {
-    return ImageEncoder.load(await this.resolve(spec));
+  async imageEncoder(spec: ModelSpec, options?: ImageEncoderOptions): Promise<ImageEncoder> {
+    return ImageEncoder.load(await this.resolve(spec), options);
   }
 }

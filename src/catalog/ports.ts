@@ -38,6 +38,10 @@ export interface ScanRegistry {
   registerFiles(files: readonly ScannedFile[], scanId: number): Promise<RegisterResult>;
   /** Marks images under `root` that scan `scanId` did not see as removed; returns how many. */
   markUnseenRemoved(root: string, scanId: number): Promise<number>;
+  /** Remembers folders (or files) that were scanned, so that a watcher given none can watch the library's own. */
+  recordRoots(roots: readonly string[]): Promise<void>;
+  /** The scanned roots recorded so far (less those forgotten), sorted. */
+  roots(): Promise<string[]>;
 }
 
 /** How long a claim stays a worker's without renewal, unless EmbedQueueOptions.leaseMs says otherwise. */
@@ -116,6 +120,11 @@ export interface VectorStore {
   vectorsOf(ids: readonly number[]): Promise<Map<number, StoredVector>>;
   /** Number of embedded images whose vector has a position below `upTo`. */
   countBelow(upTo: number): Promise<number>;
+  /**
+   * How many vectors `tail(from)` would return, counting no further than `limit`:
+   * a cheap look at how far an index is behind (its cost grows with `limit`, not the library).
+   */
+  tailCount(from: number, limit: number): Promise<number>;
 }
 
 /** Reading images: by id, by filter, by content, by status. */

@@ -13,7 +13,7 @@ import type { PreprocessConfig } from '../media/preprocessor-config.js';
 import { Limiter } from '../util/limiter.js';
 import { DEFAULT_BATCH_SIZE, DEFAULT_DECODE_CONCURRENCY } from './defaults.js';
 import { encodeBatch, type BatchEncoder, type EncodedBatch } from './encode-stage.js';
-import { prepareBatch, type DecodeStage, type ReadStage } from './prepare.js';
+import { prepareBatch, type DecodeStage, type ReadFacts, type ReadStage } from './prepare.js';
 
 export interface EmbedProgress {
   done: number;
@@ -48,6 +48,10 @@ export interface EmbedOptions {
   claimRetryMs?: number;
   /** Told once each time the worker starts waiting for other workers' claims. */
   onWait?: () => void;
+  /** Whether a file just read may be embedded now; false leaves its image pending (see onDeferred). */
+  ready?: (file: ReadFacts) => boolean;
+  /** Called for each image left pending because `ready` said no. */
+  onDeferred?: (path: string) => void;
 }
 
 /** How often a worker with nothing to claim looks again while other workers hold claims. */
@@ -61,6 +65,8 @@ export interface EmbedReport {
   failed: number;
   /** Images this worker no longer held at commit (another worker took them over after its claim expired). */
   lost: number;
+  /** Images left pending because their file was not ready (EmbedOptions.ready). */
+  deferred: number;
   seconds: number;
 }
 
@@ -82,7 +88,7 @@ export async function embedPending(queue: EmbedQueue, encoder: PipelineEncoder, 
   const batchSize = options.batchSize ?? DEFAULT_BATCH_SIZE;
   const started = performance.now();
   const total = await queue.pendingCount();
-  const report: EmbedReport = { embedded: 0, reused: 0, failed: 0, lost: 0, seconds: 0 };
+  const report: EmbedReport = { embedded: 0, reused: 0, failed: 0, lost: 0, deferred: 0, seconds: 0 };
   const prepareOptions = {
     config: encoder.preprocess,
     maxPixels: options.maxPixels,
@@ -91,6 +97,7 @@ export async function embedPending(queue: EmbedQueue, encoder: PipelineEncoder, 
     limiter: new Limiter(options.decodeConcurrency ?? DEFAULT_DECODE_CONCURRENCY),
     reusableVector: (hash: string) => queue.vectorForContent(hash),
     localPath: options.localPath,
+    ready: options.ready,
     read: options.read,
     decode: options.decode,
   };
@@ -134,7 +141,7 @@ export async function embedPending(queue: EmbedQueue, encoder: PipelineEncoder, 
         break;
       }
       const current = inFlight.shift()!;
-      const { embedded, failed, reused } = await current.result;
+      const { embedded, failed, reused, deferred } = await current.result;
       await fill(); // keep the decoder and the model busy while this batch is committed
       const outcome = await queue.commit(embedded, failed);
       if (options.onFailure) {
@@ -145,6 +152,11 @@ export async function embedPending(queue: EmbedQueue, encoder: PipelineEncoder, 
       report.reused += reused;
       report.failed += outcome.failed;
       report.lost += outcome.lost;
+      report.deferred += deferred.length;
+      if (options.onDeferred && deferred.length > 0) {
+        const paths = new Map(current.records.map((r) => [r.id, r.path]));
+        for (const id of deferred) options.onDeferred(paths.get(id) ?? `image ${id}`);
+      }
       options.onProgress?.({ done: report.embedded + report.failed, total, failed: report.failed });
     }
   } catch (err) {

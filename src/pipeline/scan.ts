@@ -11,6 +11,8 @@ import { sniffFile } from '../media/sniff-format.js';
 export interface ScanEvents {
   /** A file or folder that could not be read; the walk goes on. */
   onProblem?: (path: string, reason: string, what: 'file' | 'folder') => void;
+  /** A folder the walk enters, with the device it is on (a watcher tells a removed mount from a deleted folder by it). */
+  onFolder?: (path: string, device: number) => void;
 }
 
 /** Files of one folder are sniffed this many at a time, to keep the disk busy. */
@@ -40,6 +42,7 @@ async function* walk(dir: string, info: Stats, visited: Set<string>, events: Sca
   const key = `${info.dev}:${info.ino}`;
   if (visited.has(key)) return; // a symlink loop, or a folder reached twice
   visited.add(key);
+  events.onFolder?.(dir, info.dev);
   let entries: Dirent[];
   try {
     entries = [];

@@ -24,6 +24,10 @@ export class SqliteVectorStore implements VectorStore {
         `SELECT v.image_id AS id, v.seq, v.vector FROM vectors v CROSS JOIN images i ON i.id = v.image_id
          WHERE v.seq >= ? AND v.seq < ? AND v.space = ${ACTIVE_SPACE} AND i.status = 'embedded' ORDER BY v.seq LIMIT ?`,
       ),
+      tailCount: db.prepare(
+        `SELECT count(*) AS n FROM (SELECT 1 FROM vectors v CROSS JOIN images i ON i.id = v.image_id
+         WHERE v.seq >= ? AND v.space = ${ACTIVE_SPACE} AND i.status = 'embedded' LIMIT ?)`,
+      ),
       lastSeq: db.prepare('SELECT coalesce(max(seq), 0) AS seq FROM vectors'),
       countBelow: db.prepare(
         `SELECT count(*) AS n FROM vectors v JOIN images i ON i.id = v.image_id
@@ -73,5 +77,9 @@ export class SqliteVectorStore implements VectorStore {
 
   async countBelow(upTo: number): Promise<number> {
     return (this.stmt.countBelow.get(upTo) as { n: number }).n;
+  }
+
+  async tailCount(from: number, limit: number): Promise<number> {
+    return (this.stmt.tailCount.get(from, limit) as { n: number }).n;
   }
 }
