@@ -1,6 +1,6 @@
 // The application services in-process, as both front ends call them: a real
 // SQLite library, the honest color-clip model, generated colour photos.
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { copyFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -18,7 +18,7 @@ import { libraryStatus } from '../src/app/status.js';
 import { repairLibrary, verifyLibrary } from '../src/app/verify.js';
 import { COLOURS, models, tempDir, writeSolidJpeg } from './support.js';
 
-async function colourLibrary(t: Parameters<typeof tempDir>[0]): Promise<{ library: Library; photos: string; loader: ModelLoader }> {
+async function colourLibrary(t: TestContext): Promise<{ library: Library; photos: string; loader: ModelLoader }> {
   const dir = tempDir(t);
   const photos = join(dir, 'photos');
   mkdirSync(join(photos, 'b'), { recursive: true });
