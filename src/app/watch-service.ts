@@ -371,7 +371,7 @@ export class WatchService {
         }
       }
       return {
-        ...(r ?? { added: 0, skipped: 0, changed: 0, unchanged: 0, removed: 0, problems: 0 }),
+        ...(r ?? { added: 0, skipped: 0, changed: 0, unchanged: 0, removed: 0, problems: 0, unreadableNames: 0 }),
         removed: (r?.removed ?? 0) + removed,
       };
     });

@@ -14,6 +14,8 @@ const BATCH = 2000;
 export interface RegisterReport extends RegisterResult {
   removed: number;
   problems: number;
+  /** Of `skipped`, files and folders whose names are not UTF-8 (listed by `errors`, with the fix). */
+  unreadableNames: number;
 }
 
 export interface RegisterOptions {
@@ -27,7 +29,7 @@ export async function registerFolders(
   events: ScanEvents & { onProgress?: (seen: number) => void } = {},
   options: RegisterOptions = {},
 ): Promise<RegisterReport> {
-  const report: RegisterReport = { added: 0, skipped: 0, changed: 0, unchanged: 0, removed: 0, problems: 0 };
+  const report: RegisterReport = { added: 0, skipped: 0, changed: 0, unchanged: 0, removed: 0, problems: 0, unreadableNames: 0 };
   const scanId = await registry.beginScan();
   let batch: ScannedFile[] = [];
   const flush = async (): Promise<void> => {
@@ -56,6 +58,7 @@ export async function registerFolders(
       },
     })) {
       batch.push(file);
+      if (file.unreadableName) report.unreadableNames++;
       if (batch.length >= BATCH) await flush();
     }
     // A root that is a single file is complete once listed: many of them (a watcher's

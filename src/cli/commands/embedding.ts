@@ -84,7 +84,8 @@ async function register(context: Context<unknown>, library: Library, dirs: strin
   }).finally(() => progress.stop());
   report.say(
     `registered: ${result.added} new, ${result.changed} changed, ${result.unchanged} unchanged, ${result.removed} removed` +
-      `; ${count(result.skipped, 'file')} ${result.skipped === 1 ? 'is not an image' : 'are not images'} (see picsift errors)` +
+      `; ${count(result.skipped - result.unreadableNames, 'file')} ${result.skipped - result.unreadableNames === 1 ? 'is not an image' : 'are not images'}` +
+      `${result.unreadableNames ? `, ${count(result.unreadableNames, 'name')} ${result.unreadableNames === 1 ? 'is' : 'are'} not UTF-8` : ''} (see picsift errors)` +
       `${result.problems ? `; ${count(result.problems, 'path')} could not be read` : ''}`,
   );
 }
