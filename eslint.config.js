@@ -19,6 +19,7 @@ const LIBRARY_HOMES = [
   { name: 'fastify', home: ['src/server/**'] },
   { name: '@fastify/rate-limit', home: ['src/server/**'] },
   { name: 'commander', home: ['src/cli/**'] },
+  { name: '@parcel/watcher', home: ['src/pipeline/fs-events.ts'] },
 ];
 
 /**

@@ -508,6 +508,11 @@ for (const backend of BACKENDS) {
       );
       assert.ok(second.upTo > Math.max(...later.map((v) => v.position)));
       assert.equal(await catalog.vectors.countBelow(second.upTo), 4);
+      // tailCount: what tail(from) holds, counted no further than the limit.
+      assert.equal(await catalog.vectors.tailCount(first.upTo, 100), 2);
+      assert.equal(await catalog.vectors.tailCount(first.upTo, 1), 1);
+      assert.equal(await catalog.vectors.tailCount(second.upTo, 100), 0);
+      assert.equal(await catalog.vectors.tailCount(0, 100), 4, 'the removed image is not counted');
 
       // Pages of one: every vector once, in position order.
       const paged = await allPages(catalog.vectors.tail(0, 1));
@@ -615,6 +620,18 @@ for (const backend of BACKENDS) {
       assert.equal((await catalog.images.get([a])).size, 0);
       assert.deepEqual((await allPages(catalog.vectors.tail(0))).flat().length, 1);
       assert.deepEqual(await catalog.maintenance.verify(), []);
+    });
+
+    test('scanned roots are recorded once each, listed sorted, and dropped by forget', async (t) => {
+      const { catalog } = await fresh(t, backend);
+      assert.deepEqual(await catalog.scans.roots(), []);
+      await catalog.scans.recordRoots(['/photos/b', '/photos/a', '/r', '/r/sub', '/r0', '/x y/ü']);
+      await catalog.scans.recordRoots(['/photos/a']);
+      assert.deepEqual(await catalog.scans.roots(), ['/photos/a', '/photos/b', '/r', '/r/sub', '/r0', '/x y/ü']);
+      await catalog.maintenance.forget('/r');
+      assert.deepEqual(await catalog.scans.roots(), ['/photos/a', '/photos/b', '/r0', '/x y/ü'], 'the root and those under it, not /r0');
+      const meta = (await catalog.maintenance.settings()).lastScan;
+      assert.equal(typeof meta, 'number', 'roots live beside the settings without disturbing them');
     });
 
     test('importImages adds new paths only; exportImages pages through what is neither removed nor skipped', async (t) => {

@@ -145,6 +145,7 @@ test('shouldStop: the batches in flight are committed, no new ones are claimed',
   const counting: EmbedQueue = {
     pendingCount: () => queue.pendingCount(),
     claim: async (n) => ((claimed += n), queue.claim(n)),
+    claimedElsewhere: () => queue.claimedElsewhere(),
     commit: (embedded, failed) => queue.commit(embedded, failed),
     vectorForContent: (hash) => queue.vectorForContent(hash),
     retryFailed: () => queue.retryFailed(),

@@ -280,3 +280,25 @@ test('messages name the parameter and the fix; counts are grammatical; --version
   db.close();
   assert.match((await runCli([...lib, 'verify'])).stderr, /^1 problem; `picsift repair` fixes it$/m);
 });
+
+test('names that are not UTF-8 are accounted for by their bytes, with the fix; a real U+FFFD name is indexed', async (t) => {
+  const dir = tempDir(t);
+  const photos = join(dir, 'photos');
+  mkdirSync(photos);
+  await writeSolidJpeg(join(photos, 'ok.jpg'), COLOURS.red);
+  const latin1 = Buffer.concat([Buffer.from(`${photos}/caf`), Buffer.from([0xe9]), Buffer.from('.jpg')]);
+  copyFileSync(join(photos, 'ok.jpg'), latin1);
+  const folder = Buffer.concat([Buffer.from(`${photos}/dossier `), Buffer.from([0xe9]), Buffer.from('t')]);
+  mkdirSync(folder);
+  copyFileSync(join(photos, 'ok.jpg'), Buffer.concat([folder, Buffer.from('/x.jpg')]));
+  copyFileSync(join(photos, 'ok.jpg'), join(photos, 'real \uFFFD name.jpg'));
+  const lib = ['--library', join(dir, 'lib'), '--model', models.colorClip];
+  const index = await runCli([...lib, 'index', photos]);
+  assert.equal(index.code, 0, index.stderr);
+  assert.match(index.stderr, /2 new, .*; 0 files are not images, 2 names are not UTF-8 \(see picsift errors\)/);
+  const errors = JSON.parse((await runCli([...lib, 'errors', '--json'])).stdout) as { skipped: { path: string; reason: string }[] };
+  assert.deepEqual(errors.skipped.map((f) => f.path).sort(), [join(photos, 'caf\\xE9.jpg'), join(photos, 'dossier \\xE9t')]);
+  for (const f of errors.skipped) assert.match(f.reason, /name is not valid UTF-8 .* rename it to UTF-8 \(e\.g\. convmv/);
+  const status = JSON.parse((await runCli([...lib, 'status', '--json'])).stdout);
+  assert.deepEqual([status.images, status.embedded], [2, 2]);
+});

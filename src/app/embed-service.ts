@@ -24,6 +24,8 @@ export interface EmbedEvents {
   onStart?: (pending: number) => void;
   onProgress?: (done: number) => void;
   onFailure?: (path: string, reason: string) => void;
+  /** The worker has nothing to claim and waits for other workers' claims (they may expire). */
+  onWait?: () => void;
 }
 
 /** Null when there was nothing to embed. */
@@ -49,6 +51,7 @@ export async function embedLibrary(
         localPath: pathMapper(request.pathMap ?? []),
         onProgress: (p) => events.onProgress?.(p.done),
         onFailure: events.onFailure,
+        onWait: events.onWait,
       });
     } finally {
       await encoder.close();

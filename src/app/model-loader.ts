@@ -2,7 +2,7 @@
 // (downloading a hub model once, and saying so), then opening the ONNX sessions.
 // One place, so the CLI and the server load and announce models the same way.
 import type { LibraryPaths } from './library.js';
-import { ImageEncoder, TextEncoder } from '../model/encoders.js';
+import { ImageEncoder, TextEncoder, type ImageEncoderOptions } from '../model/encoders.js';
 import { resolveModel, type ModelSpec, type ResolvedModel } from '../model/model-files.js';
 
 export class ModelLoader {
@@ -11,18 +11,33 @@ export class ModelLoader {
     private readonly say: (line: string) => void,
   ) {}
 
-  resolve(spec: ModelSpec): Promise<ResolvedModel> {
-    return resolveModel(spec, {
-      cacheDir: this.paths.modelCache,
-      onDownload: (id) => this.say(`downloading model ${id} into ${this.paths.modelCache} (once; later runs work offline)…`),
-    });
+  async resolve(spec: ModelSpec): Promise<ResolvedModel> {
+    let downloading = false;
+    try {
+      return await resolveModel(spec, {
+        cacheDir: this.paths.modelCache,
+        onDownload: (id) => {
+          downloading = true;
+          this.say(`downloading model ${id} into ${this.paths.modelCache} (once; later runs work offline)…`);
+        },
+      });
+    } catch (err) {
+      if (!downloading) throw err;
+      // Offline, or the hub is unreachable: say every way to give picsift the model.
+      throw new Error(
+        `${(err as Error).message}. Without the hub: give --model a local model folder (config.json, tokenizer.json, ` +
+          `onnx/vision_model.onnx, onnx/text_model.onnx, …), point HF_ENDPOINT at a mirror, or set PICSIFT_MODEL_CACHE ` +
+          `to a folder that already holds ${spec.id}`,
+        { cause: err },
+      );
+    }
   }
 
   async textEncoder(spec: ModelSpec): Promise<TextEncoder> {
     return TextEncoder.load(await this.resolve(spec));
   }
 
-  async imageEncoder(spec: ModelSpec): Promise<ImageEncoder> {
-    return ImageEncoder.load(await this.resolve(spec));
+  async imageEncoder(spec: ModelSpec, options?: ImageEncoderOptions): Promise<ImageEncoder> {
+    return ImageEncoder.load(await this.resolve(spec), options);
   }
 }

@@ -40,7 +40,14 @@ export interface ScanRegistry {
   registerFiles(files: readonly ScannedFile[], scanId: number): Promise<RegisterResult>;
   /** Marks images under `root` that scan `scanId` did not see as removed; returns how many. */
   markUnseenRemoved(root: string, scanId: number): Promise<number>;
+  /** Remembers folders (or files) that were scanned, so that a watcher given none can watch the library's own. */
+  recordRoots(roots: readonly string[]): Promise<void>;
+  /** The scanned roots recorded so far (less those forgotten), sorted. */
+  roots(): Promise<string[]>;
 }
+
+/** How long a claim stays a worker's without renewal, unless EmbedQueueOptions.leaseMs says otherwise. */
+export const DEFAULT_LEASE_MS = 60_000;
 
 export interface EmbedQueueOptions {
   /**
@@ -76,6 +83,12 @@ export interface EmbedQueue {
   pendingCount(): Promise<number>;
   /** Claims up to `limit` pending images not claimed by a live worker, in id order; [] when none are left. */
   claim(limit: number): Promise<ImageRecord[]>;
+  /**
+   * Pending images that other workers hold live claims on (PostgreSQL; SQLite: 0).
+   * A worker with nothing left to claim waits while this is above zero: if one of
+   * those workers has died, its claims expire and this one takes them over.
+   */
+  claimedElsewhere(): Promise<number>;
   /**
    * Stores vectors and failures of claimed images atomically: a vector exists iff
    * its image is marked embedded. Only images claimed by this queue session, and
@@ -120,6 +133,11 @@ export interface VectorStore {
    * `size`. The same library gives the same sample.
    */
   sample(size: number): Promise<StoredVector[]>;
+  /**
+   * How many vectors `tail(from)` would return, counting no further than `limit`:
+   * a cheap look at how far an index is behind (its cost grows with `limit`, not the library).
+   */
+  tailCount(from: number, limit: number): Promise<number>;
 }
 
 /** Reading images: by id, by filter, by content, by status. */

@@ -57,6 +57,8 @@ export interface ScannedFile {
   format: string;
   /** Why the file is not an image (then it is recorded as skipped, never embedded). */
   notImage?: string;
+  /** Skipped because its name is not UTF-8 (then `path` shows its bytes escaped, and `notImage` says so). */
+  unreadableName?: true;
   /**
    * Set by the scan only for a known file whose size or mtime changed: when it
    * equals the recorded hash the content is the same and the vector is kept.

@@ -11,6 +11,7 @@ import { DEFAULT_RESULTS, MAX_RESULTS } from '../app/search-limits.js';
 import { DEFAULT_MAX_PIXELS } from '../media/limits.js';
 import { DEFAULT_FILE_TIMEOUT_MS } from '../media/safe-open.js';
 import { DEFAULT_BATCH_SIZE } from '../pipeline/defaults.js';
+import { DEFAULT_LEASE_MS } from '../catalog/ports.js';
 import { repoRoot } from '../util/repo-root.js';
 import { collect, positiveInt, score } from './options.js';
 import { registerServeCommand } from './serve-command.js';
@@ -74,7 +75,13 @@ const embedOptions = (cmd: Command): Command =>
       DEFAULT_FILE_TIMEOUT_MS / 1000,
     )
     .option('--retry-failed', 'try the images that failed before once more')
-    .option('--path-map <from=to>', 'read catalogue paths under FROM from TO on this machine (repeatable)', collect);
+    .option('--path-map <from=to>', 'read catalogue paths under FROM from TO on this machine (repeatable)', collect)
+    .option(
+      '--lease <seconds>',
+      "with --catalog: how long this worker's claim on a batch lasts without renewal (a dead worker's batch goes to others after it)",
+      positiveInt('--lease'),
+      DEFAULT_LEASE_MS / 1000,
+    );
 
 embedOptions(program.command('embed').description('embed every registered image that has no vector yet')).action(
   lazy(async () => (await import('./commands/embedding.js')).embed),

@@ -30,3 +30,12 @@ export function portNumber(value: string): number {
   if (!/^\d+$/.test(value) || n > 65535) throw new InvalidArgumentError(`--port must be a number from 0 to 65535, not "${value}"`);
   return n;
 }
+
+export function positiveNumber(name: string) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (value.trim() === '' || !Number.isFinite(n) || n <= 0)
+      throw new InvalidArgumentError(`${name} must be a number above 0, not "${value}"`);
+    return n;
+  };
+}

@@ -8,6 +8,7 @@ import { dirname, join } from 'node:path';
 import usearch from 'usearch';
 import { sameModel, type ModelIdentity, type StoredVector } from '../catalog/types.js';
 import { commitFile, writeFileDurably } from '../util/durable-files.js';
+import { LibraryBusyError, WriterLock } from '../util/folder-lock.js';
 
 const { Index, MetricKind } = usearch;
 
@@ -185,6 +186,36 @@ export async function buildIndex(
   options: { rebuild?: boolean; params?: IndexParams; onProgress?: (added: number) => void } = {},
 ): Promise<BuildResult> {
   mkdirSync(dir, { recursive: true });
+  // One build at a time per index folder: a build removes what its manifest does not
+  // name, which would include another build's file in progress.
+  let lock: WriterLock;
+  try {
+    lock = WriterLock.acquire(dir, 'index build');
+  } catch (err) {
+    if (err instanceof LibraryBusyError) throw new IndexBusyError(dir, err);
+    throw err;
+  }
+  try {
+    return await buildLocked(dir, identity, read, options);
+  } finally {
+    lock.release();
+  }
+}
+
+/** Another process is building this index right now. */
+export class IndexBusyError extends Error {
+  constructor(dir: string, cause: LibraryBusyError) {
+    super(`the ANN index in ${dir} is being built by another process right now (${cause.message}); try again when it is done`, { cause });
+    this.name = 'IndexBusyError';
+  }
+}
+
+async function buildLocked(
+  dir: string,
+  identity: IndexIdentity,
+  read: VectorReader,
+  options: { rebuild?: boolean; params?: IndexParams; onProgress?: (added: number) => void },
+): Promise<BuildResult> {
   removeLeftovers(dir, readManifest(dir)?.file);
   const old = readManifest(dir);
   const refresh = Boolean(old && builtFrom(old, identity) && !options.rebuild);
@@ -246,6 +277,7 @@ export async function buildIndex(
 function removeLeftovers(dir: string, keep: string | undefined): void {
   for (const name of readdirSync(dir)) {
     const stale = (name.startsWith('vectors-') && name !== keep) || (name.startsWith(`${MANIFEST}.`) && name.endsWith('.tmp'));
+    // writer.lock / writer.owner: the build lock (see buildIndex).
     if (stale) rmSync(join(dir, name), { force: true });
   }
 }

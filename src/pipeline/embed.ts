@@ -13,7 +13,7 @@ import type { PreprocessConfig } from '../media/preprocessor-config.js';
 import { Limiter } from '../util/limiter.js';
 import { DEFAULT_BATCH_SIZE, DEFAULT_DECODE_CONCURRENCY } from './defaults.js';
 import { encodeBatch, type BatchEncoder, type EncodedBatch } from './encode-stage.js';
-import { prepareBatch, type DecodeStage, type ReadStage } from './prepare.js';
+import { prepareBatch, type DecodeStage, type ReadFacts, type ReadStage } from './prepare.js';
 
 export interface EmbedProgress {
   done: number;
@@ -40,7 +40,22 @@ export interface EmbedOptions {
   onFailure?: (path: string, reason: string) => void;
   /** Stops claiming new batches when it returns true; the batches in flight are finished and committed. */
   shouldStop?: () => boolean;
+  /**
+   * When nothing is left to claim but other workers still hold claims, look again
+   * after this long (they may have died: their claims then expire and are taken
+   * over here). Default DEFAULT_CLAIM_RETRY_MS.
+   */
+  claimRetryMs?: number;
+  /** Told once each time the worker starts waiting for other workers' claims. */
+  onWait?: () => void;
+  /** Whether a file just read may be embedded now; false leaves its image pending (see onDeferred). */
+  ready?: (file: ReadFacts) => boolean;
+  /** Called for each image left pending because `ready` said no. */
+  onDeferred?: (path: string) => void;
 }
+
+/** How often a worker with nothing to claim looks again while other workers hold claims. */
+export const DEFAULT_CLAIM_RETRY_MS = 2000;
 
 export interface EmbedReport {
   /** Images given a vector, by the model or reused from identical content. */
@@ -50,6 +65,8 @@ export interface EmbedReport {
   failed: number;
   /** Images this worker no longer held at commit (another worker took them over after its claim expired). */
   lost: number;
+  /** Images left pending because their file was not ready (EmbedOptions.ready). */
+  deferred: number;
   seconds: number;
 }
 
@@ -71,7 +88,7 @@ export async function embedPending(queue: EmbedQueue, encoder: PipelineEncoder, 
   const batchSize = options.batchSize ?? DEFAULT_BATCH_SIZE;
   const started = performance.now();
   const total = await queue.pendingCount();
-  const report: EmbedReport = { embedded: 0, reused: 0, failed: 0, lost: 0, seconds: 0 };
+  const report: EmbedReport = { embedded: 0, reused: 0, failed: 0, lost: 0, deferred: 0, seconds: 0 };
   const prepareOptions = {
     config: encoder.preprocess,
     maxPixels: options.maxPixels,
@@ -80,12 +97,23 @@ export async function embedPending(queue: EmbedQueue, encoder: PipelineEncoder, 
     limiter: new Limiter(options.decodeConcurrency ?? DEFAULT_DECODE_CONCURRENCY),
     reusableVector: (hash: string) => queue.vectorForContent(hash),
     localPath: options.localPath,
+    ready: options.ready,
     read: options.read,
     decode: options.decode,
   };
   const capacity = encoder.parallelism + PREFETCH_BATCHES;
   const inFlight: InFlight[] = [];
   let drained = false;
+  let waiting = false;
+  /** Nothing to claim and nothing in flight: wait while other workers hold claims that may expire. */
+  const othersMayFail = async (): Promise<boolean> => {
+    if (options.shouldStop?.() || (await queue.claimedElsewhere()) === 0) return false;
+    if (!waiting) options.onWait?.();
+    waiting = true;
+    await new Promise((resolve) => setTimeout(resolve, options.claimRetryMs ?? DEFAULT_CLAIM_RETRY_MS));
+    drained = false;
+    return true;
+  };
 
   /** Claims and starts the next batch: decoding, then encoding as soon as it is decoded. */
   const startBatch = async (): Promise<boolean> => {
@@ -95,6 +123,7 @@ export async function embedPending(queue: EmbedQueue, encoder: PipelineEncoder, 
       drained = true;
       return false;
     }
+    waiting = false;
     const result = prepareBatch(records, prepareOptions).then((batch) => encodeBatch(encoder, batch));
     result.catch(() => {}); // awaited in order below; this only keeps a later batch's failure from being "unhandled" meanwhile
     inFlight.push({ records, result });
@@ -105,10 +134,14 @@ export async function embedPending(queue: EmbedQueue, encoder: PipelineEncoder, 
   };
 
   try {
-    await fill();
-    while (inFlight.length > 0) {
+    for (;;) {
+      await fill();
+      if (inFlight.length === 0) {
+        if (await othersMayFail()) continue;
+        break;
+      }
       const current = inFlight.shift()!;
-      const { embedded, failed, reused } = await current.result;
+      const { embedded, failed, reused, deferred } = await current.result;
       await fill(); // keep the decoder and the model busy while this batch is committed
       const outcome = await queue.commit(embedded, failed);
       if (options.onFailure) {
@@ -119,6 +152,11 @@ export async function embedPending(queue: EmbedQueue, encoder: PipelineEncoder, 
       report.reused += reused;
       report.failed += outcome.failed;
       report.lost += outcome.lost;
+      report.deferred += deferred.length;
+      if (options.onDeferred && deferred.length > 0) {
+        const paths = new Map(current.records.map((r) => [r.id, r.path]));
+        for (const id of deferred) options.onDeferred(paths.get(id) ?? `image ${id}`);
+      }
       options.onProgress?.({ done: report.embedded + report.failed, total, failed: report.failed });
     }
   } catch (err) {

@@ -24,10 +24,17 @@ export interface EncodedBatch {
   failed: FailedImage[];
   /** How many of `embedded` reuse the vector of identical content instead of the model's. */
   reused: number;
+  /** Images left pending: their file was not ready (see PrepareOptions.ready). */
+  deferred: number[];
 }
 
 export async function encodeBatch(encoder: BatchEncoder, batch: PreparedBatch): Promise<EncodedBatch> {
-  const out: EncodedBatch = { embedded: [...batch.reused], failed: [...batch.failed], reused: batch.reused.length };
+  const out: EncodedBatch = {
+    embedded: [...batch.reused],
+    failed: [...batch.failed],
+    reused: batch.reused.length,
+    deferred: batch.deferred ?? [],
+  };
   if (batch.images.length === 0) return out;
   // transfer: the batch's tensor moves to the inference thread, no copy.
   const vectors = await encoder.encode(batch.pixels, batch.images.length, { transfer: true });

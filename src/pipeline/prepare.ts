@@ -31,17 +31,22 @@ export interface PreparedBatch {
   /** Images whose content already has a vector: no decoding, no model run. */
   reused: EmbeddedImage[];
   failed: FailedImage[];
+  /** Images whose file was not ready (PrepareOptions.ready): neither embedded nor failed, left pending. */
+  deferred: number[];
+}
+
+/** The facts of a file as read, for PrepareOptions.ready. */
+export interface ReadFacts {
+  path: string;
+  size: number;
+  mtimeMs: number;
 }
 
 /** Stage 1: a file's bytes (read-stage.ts). */
 export type ReadStage = (path: string, timeoutMs: number) => Promise<ReadFile>;
 
 /** Stage 2: bytes → one tensor at out[offset…]; returns the oriented size and the EXIF facts. */
-export type DecodeStage = (
-  bytes: Buffer,
-  out: Float32Array,
-  offset: number,
-) => Promise<{ width: number; height: number; exif: ExifFacts }>;
+export type DecodeStage = (bytes: Buffer, out: Float32Array, offset: number) => Promise<{ width: number; height: number; exif: ExifFacts }>;
 
 export interface PrepareOptions {
   config: PreprocessConfig;
@@ -57,6 +62,11 @@ export interface PrepareOptions {
   limiter?: Limiter;
   /** Catalogue path → the path this machine reads (--path-map). */
   localPath?: (path: string) => string;
+  /**
+   * Whether a file just read may be embedded now; false leaves its image pending
+   * (e.g. a file still being written: a watcher waits until it is stable).
+   */
+  ready?: (file: ReadFacts) => boolean;
   /** Stand-ins for tests; default: readImageFile and the media module's decoder. */
   read?: ReadStage;
   decode?: DecodeStage;
@@ -73,7 +83,7 @@ export interface PrepareOptions {
  */
 export const DEFAULT_FAST_SHRINK = true;
 
-type Outcome = PreparedImage | FailedImage | EmbeddedImage;
+type Outcome = PreparedImage | FailedImage | EmbeddedImage | { id: number; deferred: true };
 
 export async function prepareBatch(records: readonly ImageRecord[], options: PrepareOptions): Promise<PreparedBatch> {
   const { config } = options;
@@ -85,15 +95,17 @@ export async function prepareBatch(records: readonly ImageRecord[], options: Pre
     withTimeout(prepareOne(record, slot * perImage, pixels, decode, options, timeoutMs), timeoutMs);
   const outcomes = await Promise.all(
     records.map((record, slot) =>
-      (options.limiter ? options.limiter.run(() => one(record, slot)) : one(record, slot)).catch(
-        (err: unknown): FailedImage => ({ id: record.id, reason: oneLine(err) }),
-      ),
+      (options.limiter ? options.limiter.run(() => one(record, slot)) : one(record, slot)).catch((err: unknown): FailedImage => ({
+        id: record.id,
+        reason: oneLine(err),
+      })),
     ),
   );
   // Close the gaps left by failures and reuses so the encoder sees only real images.
-  const batch: PreparedBatch = { pixels, images: [], reused: [], failed: [] };
+  const batch: PreparedBatch = { pixels, images: [], reused: [], failed: [], deferred: [] };
   outcomes.forEach((outcome, slot) => {
-    if ('reason' in outcome) batch.failed.push(outcome);
+    if ('deferred' in outcome) batch.deferred.push(outcome.id);
+    else if ('reason' in outcome) batch.failed.push(outcome);
     else if ('vector' in outcome) batch.reused.push(outcome);
     else {
       const to = batch.images.length;
@@ -116,6 +128,7 @@ async function prepareOne(
   const path = options.localPath ? options.localPath(record.path) : record.path;
   const file = await (options.read ?? readImageFile)(path, timeoutMs);
   const { size, mtimeMs, contentHash } = file;
+  if (options.ready && !options.ready({ path: record.path, size, mtimeMs })) return { id: record.id, deferred: true };
   const known = await options.reusableVector?.(contentHash);
   if (known) return { id: record.id, size, mtimeMs, contentHash, ...known };
   const { width, height, exif } = await decode(file.bytes, pixels, offset);

@@ -109,6 +109,7 @@ export function registerApiRoutes(
     thumbnails: ThumbnailStore;
     duplicates: DuplicatesCache;
     limits: ApiLimits;
+    background?: () => object;
     openApi: () => object;
   },
 ): void {
@@ -270,9 +271,11 @@ export function registerApiRoutes(
     '/api/status',
     {
       schema: { response: { 200: statusResponse } },
-      config: { openapi: { summary: 'counts of images, vectors and index entries (as `status --json`)' } },
+      config: {
+        openapi: { summary: 'counts of images, vectors and index entries (as `status --json`), and what runs in the background' },
+      },
     },
-    async () => libraryStatus(library.catalog, library.paths),
+    async () => ({ ...(await libraryStatus(library.catalog, library.paths)), ...deps.background?.() }),
   );
 
   app.get('/api/openapi.json', { config: { openapi: { summary: 'this document' } } }, async () => deps.openApi());

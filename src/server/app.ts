@@ -39,6 +39,8 @@ export interface AppOptions {
   logLevel?: LogLevel;
   /** Where the log goes; default stderr. */
   logStream?: NodeJS.WritableStream;
+  /** The background jobs' state (the watcher, the index refresher), for /api/status. */
+  background?: () => object;
 }
 
 /** Same-origin everything, no inline script or style, no framing, no referrer (it could carry ?token=). */
@@ -102,6 +104,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     thumbnails: new ThumbnailStore(options.library.paths.thumbnails),
     duplicates: new DuplicatesCache(options.library, options.search.index),
     limits,
+    background: options.background,
     openApi: () => openApiDocument(described, { tokenRequired: options.token !== undefined, version }),
   });
   registerStaticAssets(app);

@@ -166,6 +166,47 @@ export const similarResponse = {
   },
 } as const;
 
+const nullableNumber = { type: ['number', 'null'] } as const;
+
+/** The watcher's state (serve --watch): see src/app/watch-service.ts's WatchState. */
+const watchState = {
+  type: ['object', 'null'],
+  description: 'the background watcher (serve --watch); null without --watch',
+  additionalProperties: true,
+  properties: {
+    state: { type: 'string', enum: ['starting', 'scanning', 'embedding', 'idle', 'stopping', 'stopped', 'failed'] },
+    roots: { type: 'array', items: { type: 'string' }, description: 'folders watched' },
+    watched: { type: 'array', items: { type: 'string' }, description: 'of those, the ones followed by file-system events now' },
+    run: {
+      type: ['object', 'null'],
+      description: 'the current run of new photos, from the first pending one to an empty queue',
+      properties: { total: count, done: count, failed: count, perSecond: { type: 'number' }, etaSeconds: nullableNumber },
+    },
+    settling: { ...count, description: 'files waiting for their size and mtime to settle' },
+    computed: { ...count, description: 'images embedded by the model since the watcher started' },
+    reused: { ...count, description: 'images that reused the vector of identical content (moved, renamed, copied)' },
+    failed: count,
+    removed: count,
+    lastScan: { type: ['object', 'null'], additionalProperties: true },
+    nextScanAt: nullableString,
+    error: { ...nullableString, description: 'why the watcher stopped, if it did (it is started again)' },
+    pid: { type: 'integer' },
+  },
+} as const;
+
+/** The index refresher's state: see src/app/index-refresher.ts. */
+const indexState = {
+  type: ['object', 'null'],
+  description: "this server's ANN index upkeep",
+  additionalProperties: true,
+  properties: {
+    building: { type: 'boolean' },
+    tail: { ...count, description: 'vectors the index lacks, as last counted (searched exactly meanwhile)' },
+    lastBuild: { type: ['object', 'null'], additionalProperties: true },
+    lastError: nullableString,
+  },
+} as const;
+
 export const statusResponse = {
   type: 'object',
   required: ['images', 'embedded', 'pending', 'failed', 'indexed', 'model'],
@@ -198,6 +239,8 @@ export const statusResponse = {
         },
       },
     },
+    watch: watchState,
+    index: indexState,
   },
 } as const;
 

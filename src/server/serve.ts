@@ -2,7 +2,10 @@
 // once, then listens. Everything slow happens before the first request.
 import { networkInterfaces } from 'node:os';
 import type { FastifyInstance } from 'fastify';
+import { BackgroundWatch, type BackgroundState } from '../app/background-watch.js';
+import { IndexRefresher, type IndexRefresherOptions, type RefresherState } from '../app/index-refresher.js';
 import { IndexSource } from '../app/index-source.js';
+import type { WatchConfig } from '../app/watch-service.js';
 import { openLibrary, type Library } from '../app/library.js';
 import type { ModelRequest } from '../app/model-choice.js';
 import { ModelLoader } from '../app/model-loader.js';
@@ -21,6 +24,19 @@ export interface ServeOptions extends ModelRequest {
   rateLimits?: Partial<RateLimits>;
   /** Request and failure log on stderr (pino, Fastify's logger); default silent (the CLI passes info). */
   logLevel?: LogLevel;
+  /** --watch: keep the library current in a background process (watch-child.ts). */
+  watch?: WatchConfig & { nice?: number };
+  /**
+   * How this server keeps its ANN index current (IndexRefresher; the watcher does it
+   * when there is one); false: not at all. Default: poll every 5 s.
+   */
+  indexRefresh?: Pick<IndexRefresherOptions, 'pollMs' | 'minTail' | 'maxLagMs'> | false;
+}
+
+/** What runs behind the server: the watcher (serve --watch; its error says why it is not running) and the index refresher. */
+export interface BackgroundStatus {
+  watch: BackgroundState['watch'];
+  index: RefresherState | null;
 }
 
 /** Where start-up messages go (the CLI's reporter). */
@@ -35,6 +51,9 @@ export interface RunningServer {
   search: SearchService;
   /** Base URL, e.g. http://127.0.0.1:7878 (no trailing slash). */
   url: string;
+  background(): BackgroundStatus;
+  /** The watcher's process id (serve --watch), for tests that kill it. */
+  watcherPid(): number | undefined;
   close(): Promise<void>;
 }
 
@@ -77,15 +96,51 @@ export async function startServer(options: ServeOptions, report: ServeReporter =
   const index = new IndexSource(library.paths.index, library.catalog, report.warn);
   const search = new SearchService(library.catalog, index, new ModelLoader(library.paths, report.say), options);
   let app: FastifyInstance;
+  let watcher: BackgroundWatch | null = null;
+  let refresher: IndexRefresher | null = null;
+  const background = (): BackgroundStatus => {
+    const b = watcher?.state();
+    const watch = b?.watch ? { ...b.watch, error: b.error ?? b.watch.error } : null;
+    return { watch, index: b?.index ?? refresher?.state() ?? null };
+  };
   try {
     // A new library without --model would download the default model just to
     // answer "no photos yet"; wait until the library has vectors instead.
     await search.spec(); // refuses a --model that is not the library's
     if ((await library.catalog.models.model()) || options.model !== undefined) await search.warmUp();
-    app = await buildApp({ library, search, token: options.token, rateLimits: options.rateLimits, logLevel: options.logLevel });
+    app = await buildApp({
+      library,
+      search,
+      token: options.token,
+      rateLimits: options.rateLimits,
+      logLevel: options.logLevel,
+      background,
+    });
     await warmUp(app, options.token);
+    if (options.watch) {
+      // The watcher holds the library (SQLite: its one writer) and extends the index itself.
+      const { nice, ...watch } = options.watch;
+      watcher = await BackgroundWatch.start({
+        library: library.paths.root,
+        catalog: options.catalog,
+        watch: { ...watch, model: watch.model ?? options.model, dtype: watch.dtype ?? options.dtype },
+        nice: nice ?? 10,
+        index: options.indexRefresh || undefined,
+        say: report.say,
+        warn: report.warn,
+      });
+    } else if (options.indexRefresh !== false) {
+      refresher = new IndexRefresher(library.catalog, {
+        target: { url: options.catalog, libraryDir: library.paths.root },
+        indexDir: library.paths.index,
+        ...options.indexRefresh,
+        onError: report.warn,
+      }).start();
+    }
     await app.listen({ host: options.host, port: options.port });
   } catch (err) {
+    await watcher?.stop();
+    await refresher?.stop();
     await search.close();
     await library.catalog.close();
     throw err;
@@ -107,7 +162,12 @@ export async function startServer(options: ServeOptions, report: ServeReporter =
     library,
     search,
     url,
+    background,
+    watcherPid: () => watcher?.pid,
     close: async () => {
+      // The watcher first: it commits its batch in flight while the server still answers.
+      await watcher?.stop();
+      await refresher?.stop();
       await app.close();
       await search.close();
       await library.catalog.close();

@@ -8,37 +8,68 @@
 // the same commit already wrote (a retry after a lost connection), counts as lost.
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
-import type { CommitOutcome, EmbedQueue, EmbedQueueOptions } from '../ports.js';
+import { DEFAULT_LEASE_MS, type CommitOutcome, type EmbedQueue, type EmbedQueueOptions } from '../ports.js';
 import type { EmbeddedImage, FailedImage, ImageRecord, ReusableVector } from '../types.js';
 import { blobToVector, vectorToBlob } from '../../util/vectors.js';
 import type { PgConnection } from './connection.js';
 import { isConnectionLoss } from './errors.js';
 import { ACTIVE_SPACE, IMAGE_COLUMNS, toRecord, type ImageRow } from './rows.js';
 
-const DEFAULT_LEASE_MS = 60_000;
-
 /**
- * Marks one image embedded, if this session still holds it, and stores its vector in
- * the same statement. An upsert, not SQLite's delete + insert: a re-embedded image's
- * row gets the new vector and this transaction's position.
+ * Marks a batch of images embedded, those this session still holds, and stores
+ * their vectors, in one statement (one round trip for the whole batch: the
+ * catalogue's cost per image is what limits many fast workers). An upsert, not
+ * SQLite's delete + insert: a re-embedded image's row gets the new vector and
+ * this transaction's position. `copied`: images reusing the vector of identical
+ * content take that image's EXIF (run after the others, so content embedded
+ * earlier in the same batch is found).
  */
 const commitSql = (exif: 'given' | 'copied'): string => `
-  WITH marked AS (
-    UPDATE images SET status = 'embedded', size = $3, mtime_ms = $4, width = $5, height = $6, content_hash = $7,
-      error = NULL, embedded_at = $8, lease_owner = NULL, lease_until = NULL,
+  WITH input AS (
+    SELECT * FROM unnest($1::bigint[], $3::bigint[], $4::bigint[], $5::int[], $6::int[], $7::text[], $8::bytea[],
+      $9::text[], $10::text[], $11::text[], $12::text[], $13::int[], $14::float8[], $15::float8[])
+      AS t(id, size, mtime_ms, width, height, content_hash, vector, taken_at, taken_offset, camera_make, camera_model, orientation, gps_lat, gps_lon)
+  ),
+  marked AS (
+    UPDATE images i SET status = 'embedded', size = t.size, mtime_ms = t.mtime_ms, width = t.width, height = t.height,
+      content_hash = t.content_hash, error = NULL, embedded_at = $16, lease_owner = NULL, lease_until = NULL,
       ${
         exif === 'given'
-          ? 'taken_at = $9, taken_offset = $10, camera_make = $11, camera_model = $12, orientation = $13, gps_lat = $14, gps_lon = $15'
-          : // A reused vector's bytes are identical to another image's: so is their EXIF.
-            `(taken_at, taken_offset, camera_make, camera_model, orientation, gps_lat, gps_lon) =
+          ? `taken_at = t.taken_at, taken_offset = t.taken_offset, camera_make = t.camera_make, camera_model = t.camera_model,
+             orientation = t.orientation, gps_lat = t.gps_lat, gps_lon = t.gps_lon`
+          : `(taken_at, taken_offset, camera_make, camera_model, orientation, gps_lat, gps_lon) =
              (SELECT taken_at, taken_offset, camera_make, camera_model, orientation, gps_lat, gps_lon FROM images o
-              WHERE o.content_hash = $7 AND o.id <> $1 ORDER BY o.taken_at IS NULL, o.id LIMIT 1)`
+              WHERE o.content_hash = t.content_hash AND o.id <> i.id ORDER BY o.taken_at IS NULL, o.id LIMIT 1)`
       }
-    WHERE id = $1 AND status = 'pending' AND lease_owner = $2
-    RETURNING id
+    FROM input t
+    WHERE i.id = t.id AND i.status = 'pending' AND i.lease_owner = $2
+    RETURNING i.id
   )
-  INSERT INTO vectors (space, image_id, vector) SELECT ${ACTIVE_SPACE}, id, $${exif === 'given' ? 16 : 9} FROM marked
+  INSERT INTO vectors (space, image_id, vector) SELECT ${ACTIVE_SPACE}, m.id, t.vector FROM marked m JOIN input t ON t.id = m.id
   ON CONFLICT (space, image_id) DO UPDATE SET vector = excluded.vector, position = pg_current_xact_id()`;
+
+/** The parameters of commitSql for `images`, column by column. */
+function commitParams(images: readonly EmbeddedImage[], token: string, now: number): unknown[] {
+  const col = <T>(f: (e: EmbeddedImage) => T): T[] => images.map(f);
+  return [
+    col((e) => e.id),
+    token,
+    col((e) => e.size),
+    col((e) => Math.trunc(e.mtimeMs)),
+    col((e) => e.width),
+    col((e) => e.height),
+    col((e) => e.contentHash),
+    col((e) => vectorToBlob(e.vector)),
+    col((e) => e.exif?.takenAt ?? null),
+    col((e) => e.exif?.takenOffset ?? null),
+    col((e) => e.exif?.cameraMake ?? null),
+    col((e) => e.exif?.cameraModel ?? null),
+    col((e) => e.exif?.orientation ?? null),
+    col((e) => e.exif?.gpsLat ?? null),
+    col((e) => e.exif?.gpsLon ?? null),
+    now,
+  ];
+}
 
 export class PostgresEmbedQueue implements EmbedQueue {
   /** Who holds a claim: the worker's name (for people) and this session's random token (for uniqueness). */
@@ -49,6 +80,10 @@ export class PostgresEmbedQueue implements EmbedQueue {
   private timer: NodeJS.Timeout | null = null;
   private renewing: Promise<void> | null = null;
   private closed = false;
+  /** The last image id claimed: the next claim looks after it first. */
+  private cursor = 0;
+  /** Identical-content lookups waiting for the next query, by hash. */
+  private lookups = new Map<string, { resolve: (v: ReusableVector | null) => void; reject: (err: unknown) => void }[]>();
 
   constructor(
     private readonly db: PgConnection,
@@ -65,42 +100,60 @@ export class PostgresEmbedQueue implements EmbedQueue {
     return rows[0].n;
   }
 
+  async claimedElsewhere(): Promise<number> {
+    const { rows } = await this.db.query<{ n: number }>(
+      `SELECT count(*) AS n FROM images WHERE status = 'pending' AND lease_until >= now() AND lease_owner <> $1`,
+      [this.token],
+    );
+    return rows[0].n;
+  }
+
   async claim(limit: number): Promise<ImageRecord[]> {
     if (this.closed) throw new Error('the embed queue is closed');
     this.startRenewing();
+    // From the last image claimed on first: every update leaves a dead 'pending' entry
+    // in the status index until vacuum, and starting from the first id each time
+    // walked all of them again (claims slowed with the run). What lies behind the
+    // cursor (expired leases, images registered since) is claimed when nothing is ahead.
+    const ahead = await this.claimFrom(this.cursor, limit);
+    const records = ahead.length < limit ? [...ahead, ...(await this.claimFrom(0, limit - ahead.length))] : ahead;
+    records.sort((a, b) => a.id - b.id);
+    if (records.length > 0) this.cursor = records[records.length - 1].id;
+    return records;
+  }
+
+  private async claimFrom(after: number, limit: number): Promise<ImageRecord[]> {
     // Images leased to this session but never handed out (a claim whose reply was lost
     // with the connection) are claimed again rather than left to expire.
     const { rows } = await this.db.query<ImageRow>(
       `UPDATE images SET lease_owner = $1, lease_until = now() + $2 * interval '1 millisecond'
        WHERE id IN (
          SELECT id FROM images
-         WHERE status = 'pending'
+         WHERE status = 'pending' AND id > $5
            AND (lease_until IS NULL OR lease_until < now() OR (lease_owner = $1 AND NOT id = ANY($4::bigint[])))
          ORDER BY id LIMIT $3 FOR UPDATE SKIP LOCKED)
        RETURNING ${IMAGE_COLUMNS}`,
-      [this.token, this.leaseMs, limit, [...this.held]],
+      [this.token, this.leaseMs, limit, [...this.held], after],
     );
-    const records = rows.map(toRecord).sort((a, b) => a.id - b.id);
-    for (const r of records) this.held.add(r.id);
-    return records;
+    // Held at once, so the second look of the same claim does not take them again.
+    for (const r of rows) this.held.add(r.id);
+    return rows.map(toRecord);
   }
 
   async commit(embedded: readonly EmbeddedImage[], failed: readonly FailedImage[]): Promise<CommitOutcome> {
     const now = Date.now();
     const outcome = await this.db.transaction(async (tx) => {
       const outcome: CommitOutcome = { embedded: 0, failed: 0, lost: 0 };
-      // One statement per image, in order: an image reusing content embedded earlier in
-      // the batch copies its EXIF, as in SQLite.
-      for (const e of embedded) {
-        const params: unknown[] = [e.id, this.token, e.size, Math.trunc(e.mtimeMs), e.width, e.height, e.contentHash, now];
-        if (e.exif) {
-          const x = e.exif;
-          params.push(x.takenAt, x.takenOffset, x.cameraMake, x.cameraModel, x.orientation, x.gpsLat, x.gpsLon);
-        }
-        params.push(vectorToBlob(e.vector));
-        const { rowCount } = await tx.query(commitSql(e.exif ? 'given' : 'copied'), params);
-        if (rowCount === 1) outcome.embedded++;
-        else outcome.lost++;
+      const given = embedded.filter((e) => e.exif);
+      const copied = embedded.filter((e) => !e.exif);
+      for (const [kind, images] of [
+        ['given', given],
+        ['copied', copied],
+      ] as const) {
+        if (images.length === 0) continue;
+        const { rowCount } = await tx.query(commitSql(kind), commitParams(images, this.token, now));
+        outcome.embedded += rowCount ?? 0;
+        outcome.lost += images.length - (rowCount ?? 0);
       }
       if (failed.length > 0) {
         const { rowCount } = await tx.query(
@@ -118,13 +171,34 @@ export class PostgresEmbedQueue implements EmbedQueue {
     return outcome;
   }
 
-  async vectorForContent(contentHash: string): Promise<ReusableVector | null> {
-    const { rows } = await this.db.query<{ vector: Buffer; width: number; height: number }>(
-      `SELECT v.vector, i.width, i.height FROM images i JOIN vectors v ON v.image_id = i.id
-       WHERE i.content_hash = $1 AND v.space = ${ACTIVE_SPACE} ORDER BY i.id LIMIT 1`,
-      [contentHash],
-    );
-    return rows[0] ? { vector: blobToVector(rows[0].vector), width: rows[0].width, height: rows[0].height } : null;
+  /**
+   * Lookups made in the same turn of the event loop (a batch's files as they are
+   * read) go to the database as one query: a round trip per image would be most
+   * of the catalogue's cost for fast workers.
+   */
+  vectorForContent(contentHash: string): Promise<ReusableVector | null> {
+    return new Promise((resolve, reject) => {
+      const waiting = this.lookups.get(contentHash) ?? [];
+      waiting.push({ resolve, reject });
+      this.lookups.set(contentHash, waiting);
+      if (this.lookups.size === 1 && waiting.length === 1) void this.lookUp();
+    });
+  }
+
+  private async lookUp(): Promise<void> {
+    const lookups = this.lookups;
+    this.lookups = new Map();
+    try {
+      const { rows } = await this.db.query<{ content_hash: string; vector: Buffer; width: number; height: number }>(
+        `SELECT DISTINCT ON (i.content_hash) i.content_hash, v.vector, i.width, i.height FROM images i JOIN vectors v ON v.image_id = i.id
+         WHERE i.content_hash = ANY($1::text[]) AND v.space = ${ACTIVE_SPACE} ORDER BY i.content_hash, i.id`,
+        [[...lookups.keys()]],
+      );
+      const found = new Map(rows.map((r) => [r.content_hash, { vector: blobToVector(r.vector), width: r.width, height: r.height }]));
+      for (const [hash, waiting] of lookups) for (const w of waiting) w.resolve(found.get(hash) ?? null);
+    } catch (err) {
+      for (const waiting of lookups.values()) for (const w of waiting) w.reject(err);
+    }
   }
 
   async retryFailed(): Promise<number> {

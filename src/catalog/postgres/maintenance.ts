@@ -5,7 +5,7 @@ import type { Maintenance } from '../ports.js';
 import type { CatalogProblem, CatalogRow, CatalogSettings, ImageRecord, ImportedImage } from '../types.js';
 import { blobToVector, vectorToBlob } from '../../util/vectors.js';
 import type { PgConnection } from './connection.js';
-import { ACTIVE_SPACE, imageColumns, toRecord, underRoot, type ImageRow } from './rows.js';
+import { ACTIVE_SPACE, ROOT_KEY, imageColumns, toRecord, underRoot, type ImageRow } from './rows.js';
 import * as rowCopy from './row-copy.js';
 
 const PAGE = 1024;
@@ -80,11 +80,15 @@ export class PostgresMaintenance implements Maintenance {
   }
 
   async forget(root: string): Promise<number[]> {
-    const { rows } = await this.db.query<{ id: number }>('DELETE FROM images WHERE path = $1 OR (path >= $2 AND path < $3) RETURNING id', [
-      root,
-      ...underRoot(root),
-    ]);
-    return rows.map((r) => r.id).sort((a, b) => a - b);
+    return this.db.transaction(async (tx) => {
+      // The forgotten folder (and any scanned root under it) is no longer one to watch.
+      await tx.query(`DELETE FROM meta WHERE key = $1 || $2 OR starts_with(key, $1 || $3)`, [ROOT_KEY, root, underRoot(root)[0]]);
+      const { rows } = await tx.query<{ id: number }>('DELETE FROM images WHERE path = $1 OR (path >= $2 AND path < $3) RETURNING id', [
+        root,
+        ...underRoot(root),
+      ]);
+      return rows.map((r) => r.id).sort((a, b) => a - b);
+    });
   }
 
   async importImages(images: readonly ImportedImage[]): Promise<{ embedded: number; pending: number; skipped: number }> {

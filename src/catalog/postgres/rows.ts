@@ -85,3 +85,6 @@ export function positionParam(position: number): string {
   if (!Number.isSafeInteger(position) || position < 0) throw new RangeError(`vector position ${position} is not a non-negative integer`);
   return String(position);
 }
+
+/** Scanned roots are meta rows keyed ROOT_KEY + path (ScanRegistry.recordRoots), as in SQLite. */
+export const ROOT_KEY = 'root:';

@@ -7,7 +7,7 @@
 import type { ScanRegistry } from '../ports.js';
 import type { KnownFile, RegisterResult, ScannedFile } from '../types.js';
 import type { PgConnection, Tx } from './connection.js';
-import { ACTIVE_SPACE, NO_EXIF_SQL, chunks, underRoot } from './rows.js';
+import { ACTIVE_SPACE, NO_EXIF_SQL, ROOT_KEY, chunks, underRoot } from './rows.js';
 
 interface ExistingRow {
   id: number;
@@ -121,6 +121,23 @@ export class PostgresScanRegistry implements ScanRegistry {
       [root, ...underRoot(root), scanId],
     );
     return rowCount ?? 0;
+  }
+
+  async recordRoots(roots: readonly string[]): Promise<void> {
+    if (roots.length === 0) return;
+    await this.db.query(`INSERT INTO meta (key, value) SELECT $2 || r, $3 FROM unnest($1::text[]) AS r ON CONFLICT (key) DO NOTHING`, [
+      roots,
+      ROOT_KEY,
+      new Date().toISOString(),
+    ]);
+  }
+
+  async roots(): Promise<string[]> {
+    const { rows } = await this.db.query<{ root: string }>(
+      `SELECT substr(key, length($1) + 1) AS root FROM meta WHERE starts_with(key, $1) ORDER BY key COLLATE "C"`,
+      [ROOT_KEY],
+    );
+    return rows.map((r) => r.root);
   }
 }
 

@@ -30,6 +30,10 @@ export class PostgresSpaceQueue implements EmbedQueue {
     return rows[0].n;
   }
 
+  async claimedElsewhere(): Promise<number> {
+    return 0; // one reembed at a time: nobody else claims this space's images
+  }
+
   async claim(limit: number): Promise<ImageRecord[]> {
     const { rows } = await this.db.query<ImageRow>(
       `SELECT ${imageColumns('i')} FROM images i WHERE ${MISSING} AND i.id > $2 ORDER BY i.id LIMIT $3`,

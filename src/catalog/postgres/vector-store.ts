@@ -170,6 +170,15 @@ export class PostgresVectorStore implements VectorStore {
     return rows.slice(0, size).map(toStored);
   }
 
+  async tailCount(from: number, limit: number): Promise<number> {
+    const { rows } = await this.db.query<{ n: number }>(
+      `SELECT count(*) AS n FROM (SELECT 1 FROM vectors v JOIN images i ON i.id = v.image_id
+       WHERE v.space = ${this.space} AND v.position >= $1::xid8 AND i.status = 'embedded' LIMIT $2) AS t`,
+      [positionParam(from), limit],
+    );
+    return Number(rows[0].n);
+  }
+
   /** Ends the snapshot reads that a caller left without iterating. */
   async close(): Promise<void> {
     await Promise.all([...this.open].map((client) => this.release(client)));

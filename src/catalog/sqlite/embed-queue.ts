@@ -60,8 +60,20 @@ export class SqliteEmbedQueue implements EmbedQueue {
     return (this.stmt.pendingCount.get() as { n: number }).n;
   }
 
+  async claimedElsewhere(): Promise<number> {
+    return 0; // one writer: nobody else claims
+  }
+
   async claim(limit: number): Promise<ImageRecord[]> {
-    const rows = (this.stmt.pending.all(this.cursor, limit) as ImageRow[]).map(toRecord);
+    // Images claimed and still in flight are pending too (a cursor moved back by
+    // a lost image passes over them again): they are never handed out twice.
+    const rows: ImageRecord[] = [];
+    for (let after = this.cursor; rows.length < limit;) {
+      const page = (this.stmt.pending.all(after, limit) as ImageRow[]).map(toRecord);
+      rows.push(...page.filter((r) => !this.claimed.has(r.id)).slice(0, limit - rows.length));
+      if (page.length < limit) break;
+      after = page[page.length - 1].id;
+    }
     if (rows.length > 0) this.cursor = rows[rows.length - 1].id;
     for (const r of rows) this.claimed.set(r.id, { size: r.size, mtimeMs: r.mtimeMs });
     return rows;

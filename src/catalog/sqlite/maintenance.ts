@@ -3,7 +3,7 @@ import type Database from 'better-sqlite3';
 import type { Maintenance } from '../ports.js';
 import type { CatalogProblem, CatalogRow, CatalogSettings, ImageRecord, ImportedImage, VectorSpace } from '../types.js';
 import { blobToVector, vectorToBlob } from '../../util/vectors.js';
-import { ACTIVE_SPACE, toRecord, underRoot, type ImageRow } from './rows.js';
+import { ACTIVE_SPACE, ROOT_KEY, toRecord, underRoot, type ImageRow } from './rows.js';
 
 const PAGE = 1024;
 
@@ -72,12 +72,17 @@ export class SqliteMaintenance implements Maintenance {
   }
 
   async forget(root: string): Promise<number[]> {
-    return this.db
-      .prepare('DELETE FROM images WHERE path = ? OR (path >= ? AND path < ?) RETURNING id')
-      .pluck()
-      .all(root, ...underRoot(root))
-      .map(Number)
-      .sort((a, b) => a - b);
+    return this.db.transaction(() => {
+      // The forgotten folder (and any scanned root under it) is no longer one to watch.
+      const [from, to] = underRoot(root);
+      this.db.prepare('DELETE FROM meta WHERE key = ? OR (key >= ? AND key < ?)').run(ROOT_KEY + root, ROOT_KEY + from, ROOT_KEY + to);
+      return this.db
+        .prepare('DELETE FROM images WHERE path = ? OR (path >= ? AND path < ?) RETURNING id')
+        .pluck()
+        .all(root, from, to)
+        .map(Number)
+        .sort((a, b) => a - b);
+    })();
   }
 
   async importImages(images: readonly ImportedImage[]): Promise<{ embedded: number; pending: number; skipped: number }> {

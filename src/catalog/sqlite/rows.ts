@@ -65,3 +65,7 @@ export function underRoot(root: string): [string, string] {
 export function* chunks<T>(items: readonly T[], size: number): Generator<T[]> {
   for (let i = 0; i < items.length; i += size) yield items.slice(i, i + size);
 }
+
+/** Scanned roots are meta rows keyed ROOT_KEY + path (ScanRegistry.recordRoots); ROOT_KEY_END bounds their range. */
+export const ROOT_KEY = 'root:';
+export const ROOT_KEY_END = 'root;';

@@ -2,7 +2,7 @@
 import type Database from 'better-sqlite3';
 import type { ScanRegistry } from '../ports.js';
 import type { KnownFile, RegisterResult, ScannedFile } from '../types.js';
-import { ACTIVE_SPACE, NO_EXIF_SQL, underRoot } from './rows.js';
+import { ACTIVE_SPACE, NO_EXIF_SQL, ROOT_KEY, ROOT_KEY_END, underRoot } from './rows.js';
 
 export class SqliteScanRegistry implements ScanRegistry {
   private readonly stmt;
@@ -42,6 +42,10 @@ export class SqliteScanRegistry implements ScanRegistry {
         `UPDATE images SET size = ?, mtime_ms = ?, format = ?, status = 'pending', seen_scan = ?,
            width = NULL, height = NULL, content_hash = NULL, error = NULL, embedded_at = NULL, ${NO_EXIF_SQL}
          WHERE id = ?`,
+      ),
+      recordRoot: db.prepare(`INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO NOTHING`),
+      roots: db.prepare(
+        `SELECT substr(key, ${ROOT_KEY.length + 1}) AS root FROM meta WHERE key >= '${ROOT_KEY}' AND key < '${ROOT_KEY_END}' ORDER BY key`,
       ),
       markUnseen: db.prepare(
         `UPDATE images SET status = 'removed'
@@ -122,5 +126,16 @@ export class SqliteScanRegistry implements ScanRegistry {
 
   async markUnseenRemoved(root: string, scanId: number): Promise<number> {
     return this.stmt.markUnseen.run(root, ...underRoot(root), scanId).changes;
+  }
+
+  async recordRoots(roots: readonly string[]): Promise<void> {
+    const now = new Date().toISOString();
+    this.db.transaction(() => {
+      for (const root of roots) this.stmt.recordRoot.run(`${ROOT_KEY}${root}`, now);
+    })();
+  }
+
+  async roots(): Promise<string[]> {
+    return (this.stmt.roots.all() as { root: string }[]).map((r) => r.root);
   }
 }

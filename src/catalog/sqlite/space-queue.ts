@@ -54,6 +54,10 @@ export class SqliteSpaceQueue implements EmbedQueue {
     return (this.stmt.pendingCount.get({ space: this.space }) as { n: number }).n;
   }
 
+  async claimedElsewhere(): Promise<number> {
+    return 0; // one reembed at a time: nobody else claims this space's images
+  }
+
   async claim(limit: number): Promise<ImageRecord[]> {
     const rows = (this.stmt.claim.all({ space: this.space, after: this.cursor, limit }) as ImageRow[]).map(toRecord);
     if (rows.length > 0) this.cursor = rows[rows.length - 1].id;

@@ -35,6 +35,10 @@ export class SqliteVectorStore implements VectorStore {
         `SELECT v.image_id AS id, v.seq, v.vector FROM vectors v CROSS JOIN images i ON i.id = v.image_id
          WHERE v.seq >= ? AND v.seq < ? AND +v.space = ${SPACE} AND i.status = 'embedded' ORDER BY v.seq LIMIT ?`,
       ),
+      tailCount: db.prepare(
+        `SELECT count(*) AS n FROM (SELECT 1 FROM vectors v CROSS JOIN images i ON i.id = v.image_id
+         WHERE v.seq >= ? AND +v.space = ${SPACE} AND i.status = 'embedded' LIMIT ?)`,
+      ),
       lastSeq: db.prepare('SELECT coalesce(max(seq), 0) AS seq FROM vectors'),
       countBelow: db.prepare(
         `SELECT count(*) AS n FROM vectors v JOIN images i ON i.id = v.image_id
@@ -109,5 +113,9 @@ export class SqliteVectorStore implements VectorStore {
       }
     }
     return [...picked.values()].slice(0, size);
+  }
+
+  async tailCount(from: number, limit: number): Promise<number> {
+    return (this.stmt.tailCount.get(from, limit) as { n: number }).n;
   }
 }

@@ -20,6 +20,8 @@ interface EmbedOptions {
   fileTimeout: number;
   retryFailed?: boolean;
   pathMap?: string[];
+  /** Seconds. */
+  lease: number;
 }
 
 export async function scan(dirs: string[], _options: unknown, cmd: Command): Promise<void> {
@@ -69,6 +71,7 @@ function embedRequest(options: EmbedOptions & Context<unknown>['options']): Embe
     retryFailed: options.retryFailed,
     pathMap: (options.pathMap ?? []).map(parsePathMapping),
     worker: `${hostname()} pid ${process.pid}`,
+    leaseMs: options.lease * 1000,
   };
 }
 
@@ -81,7 +84,8 @@ async function register(context: Context<unknown>, library: Library, dirs: strin
   }).finally(() => progress.stop());
   report.say(
     `registered: ${result.added} new, ${result.changed} changed, ${result.unchanged} unchanged, ${result.removed} removed` +
-      `; ${count(result.skipped, 'file')} ${result.skipped === 1 ? 'is not an image' : 'are not images'} (see picsift errors)` +
+      `; ${count(result.skipped - result.unreadableNames, 'file')} ${result.skipped - result.unreadableNames === 1 ? 'is not an image' : 'are not images'}` +
+      `${result.unreadableNames ? `, ${count(result.unreadableNames, 'name')} ${result.unreadableNames === 1 ? 'is' : 'are'} not UTF-8` : ''} (see picsift errors)` +
       `${result.problems ? `; ${count(result.problems, 'path')} could not be read` : ''}`,
   );
 }
@@ -111,6 +115,10 @@ async function embedAll(context: Context<unknown>, library: Library, loader: Mod
         onStart: (pending) => (progress = startProgress('embedding', 'images', pending, report.verbosity === 'quiet')),
         onProgress: (n) => progress?.update((done = n)),
         onFailure: (path, reason) => report.warn(`failed ${path}: ${reason}`),
+        onWait: () =>
+          report.say(
+            'nothing left to claim; waiting for the images other workers hold (a dead worker’s come back when its claims expire)…',
+          ),
       },
     );
   } catch (err) {

@@ -1,10 +1,8 @@
 // import-legacy, export and migrate: moving a library in and out.
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
-import { libraryPaths } from '../../app/library.js';
-import { migrateCatalog } from '../../app/migrate.js';
+import { migrateTo } from '../../app/migrate.js';
 import { chooseModel } from '../../app/model-choice.js';
-import { isPostgresUrl, maskUrl, openCatalog } from '../../catalog/open-catalog.js';
 import { checkExportTarget, exportLegacy as writeExport } from '../../legacy/export-legacy.js';
 import { importLegacy as adopt } from '../../legacy/import-legacy.js';
 import { contextOf, withLibrary } from '../context.js';
@@ -48,29 +46,16 @@ export async function exportLegacy(_options: unknown, cmd: Command): Promise<voi
 export async function migrate(_options: unknown, cmd: Command): Promise<void> {
   const context = contextOf<{ to: string }>(cmd);
   const { options, report } = context;
-  const to = isPostgresUrl(options.to)
-    ? { url: options.to, libraryDir: resolve(options.library) }
-    : { libraryDir: libraryPaths(options.to).root };
   await withLibrary(context, { readOnly: true, lock: { purpose: 'migrate', catalog: 'alone' } }, async ({ catalog }) => {
-    const target = await openCatalog(to, { onWait: (line) => report.warn(line) });
-    try {
-      if ((await target.identity()) === (await catalog.identity()))
-        throw new Error(`--to names the catalogue being copied (${catalog.location})`);
-      const lock = await target.lock('alone', 'migrate');
-      try {
-        const progress = startProgress('copying', 'images', (await catalog.images.counts()).images, report.verbosity === 'quiet');
-        const result = await migrateCatalog(catalog, target, (n) => progress.update(n)).finally(() => progress.stop());
-        report.say(
-          `copied ${count(result.copied, 'image')} to ${to.url ? maskUrl(to.url) : target.location}` +
-            `${result.resumedAfter ? ` (resumed after image ${result.resumedAfter})` : ''}: ` +
-            `${result.counts.embedded} embedded, ${result.counts.pending} pending, ${result.counts.failed} failed; ` +
-            `use it with ${to.url ? '--catalog URL' : `--library ${to.libraryDir}`} (each machine rebuilds its index with picsift build-index)`,
-        );
-      } finally {
-        await lock.release();
-      }
-    } finally {
-      await target.close();
-    }
+    const progress = startProgress('copying', 'images', (await catalog.images.counts()).images, report.verbosity === 'quiet');
+    const result = await migrateTo(catalog, options.to, { onWait: report.warn, onProgress: (n) => progress.update(n) }).finally(() =>
+      progress.stop(),
+    );
+    report.say(
+      `copied ${count(result.copied, 'image')} to ${result.location}` +
+        `${result.resumedAfter ? ` (resumed after image ${result.resumedAfter})` : ''}: ` +
+        `${result.counts.embedded} embedded, ${result.counts.pending} pending, ${result.counts.failed} failed; ` +
+        `use it with ${result.use} (each machine rebuilds its index with picsift build-index)`,
+    );
   });
 }

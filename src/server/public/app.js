@@ -14,7 +14,10 @@ const STATUS_POLL_MS = 5000; // while photos are still being embedded
  * @typedef {{ score: number, source: 'adaptive' | 'threshold' | 'uncalibrated' }} Cutoff
  * @typedef {{ code: string, scripts: string[], suggestedModel: string, message: string }} Notice
  * @typedef {{ model: string, cutoff: Cutoff, matches: number, weaker: number, sort: Sort, notice?: Notice, results: Result[] }} Ranking
- * @typedef {{ images: number, embedded: number, pending: number, failed: number, indexed: number, model: string | null, library: string }} Status
+ * @typedef {{ state: string, roots: string[], settling: number, error: string | null,
+ *   run: { total: number, done: number, failed: number, perSecond: number, etaSeconds: number | null } | null }} WatchState
+ * @typedef {{ images: number, embedded: number, pending: number, failed: number, indexed: number, model: string | null,
+ *   library: string, watch?: WatchState | null }} Status
  * @typedef {{ path: string, size: number, format: string, width: number | null, height: number | null, status: string,
  *   modified: string, dateTaken: string | null, cameraMake: string | null, cameraModel: string | null, available: boolean }} ImageInfo
  * @typedef {'score' | 'newest' | 'oldest'} Sort
@@ -682,7 +685,88 @@ likeButton.addEventListener('click', () => {
   window.scrollTo(0, 0);
 });
 
+// ---------- background watcher: live line and new photos (serve --watch) ----------
+// Self-contained: polls /api/status while a watcher runs, shows what it is doing
+// ("embedding 1,240 of 3,000 new photos · 31/s · about 1 min") under the status
+// line, keeps the counts current, and offers to refresh a listing when photos
+// were embedded after it was loaded.
+
+const LIVE_POLL_MS = 2000;
+const live = document.createElement('p');
+live.id = 'live';
+live.className = 'live';
+live.hidden = true;
+live.setAttribute('aria-live', 'polite');
+statusLine.after(live);
+/** How many photos were embedded when the current listing was loaded. */
+const listed = { key: '', embedded: 0 };
+
+/** @param {number} seconds */
+function aboutTime(seconds) {
+  if (seconds < 60) return `about ${Math.max(1, Math.round(seconds))} s`;
+  if (seconds < 5400) return `about ${Math.round(seconds / 60)} min`;
+  return `about ${Math.round(seconds / 3600)} h`;
+}
+
+/** @param {WatchState} watch */
+function liveText(watch) {
+  if (watch.error) return `watching stopped: ${watch.error}`;
+  if (watch.run) {
+    const { done, total, perSecond, etaSeconds } = watch.run;
+    const parts = [`embedding ${numbers.format(done)} of ${numbers.format(total)} new photos`];
+    if (perSecond > 0) parts.push(`${numbers.format(Math.round(perSecond))}/s`);
+    if (etaSeconds !== null && done < total) parts.push(aboutTime(etaSeconds));
+    return parts.join(' · ');
+  }
+  if (watch.state === 'scanning')
+    return `scanning ${numbers.format(watch.roots.length)} watched folder${watch.roots.length === 1 ? '' : 's'}…`;
+  if (watch.settling > 0) return `waiting for ${numbers.format(watch.settling)} file${watch.settling === 1 ? '' : 's'} to finish copying`;
+  return `watching ${numbers.format(watch.roots.length)} folder${watch.roots.length === 1 ? '' : 's'} · up to date`;
+}
+
+function renderLive() {
+  const watch = status && status.watch;
+  if (!status || !watch) {
+    live.hidden = true;
+    return;
+  }
+  live.textContent = liveText(watch);
+  live.classList.toggle('working', Boolean(watch.run));
+  if (listed.key !== view.key) Object.assign(listed, { key: view.key, embedded: status.embedded });
+  const added = status.embedded - listed.embedded;
+  if (view.key && !view.loading && added > 0) {
+    const button = document.createElement('button');
+    button.type = 'button';
+    button.className = 'new-photos';
+    button.textContent = `${numbers.format(added)} new photo${added === 1 ? '' : 's'} since this search · show`;
+    button.addEventListener('click', () => {
+      listed.key = '';
+      show(view.state);
+    });
+    live.append(' ', button);
+  } else if (listed.embedded > status.embedded) {
+    listed.embedded = status.embedded; // photos were removed: count new ones from here
+  }
+  live.hidden = false;
+}
+
+async function liveTick() {
+  try {
+    const current = /** @type {Status} */ (await api('/api/status'));
+    status = current;
+    statusLine.textContent =
+      `${numbers.format(current.images)} images · ${numbers.format(current.embedded)} embedded · ` +
+      `${numbers.format(current.pending)} pending · ${numbers.format(current.failed)} failed`;
+    renderLive();
+    if (!view.loading) renderNotice();
+  } catch {
+    // The next tick tries again; the status line keeps its last counts.
+  }
+  if (status && status.watch) setTimeout(liveTick, LIVE_POLL_MS);
+}
+
 // ---------- start ----------
 
 refreshStatus();
 show(readUrl());
+liveTick();
