@@ -108,7 +108,10 @@ test('a library that does not exist is named, never created, by a command that o
   for (const args of [['status'], ['search-text', 'red'], ['errors'], ['verify']]) {
     const r = await runCli(['--library', typo, ...args]);
     assert.equal(r.code, 1, args.join(' '));
-    assert.equal(r.stderr, `picsift: library ${typo} does not exist (it has no catalog.sqlite); check --library (or PICSIFT_LIBRARY), or create it with \`picsift index DIR\`\n`);
+    assert.equal(
+      r.stderr,
+      `picsift: library ${typo} does not exist (it has no catalog.sqlite); check --library (or PICSIFT_LIBRARY), or create it with \`picsift index DIR\`\n`,
+    );
   }
   assert.equal(existsSync(typo), false);
 });
