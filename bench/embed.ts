@@ -13,6 +13,10 @@
 //     [--repeat R]             R copies of every image (each with distinct trailing bytes,
 //                              so none reuses another's vector): a longer, steadier run
 //     [--batch-size N] [--sessions N] [--threads N] [--spinning] [--decode-concurrency N] [--exact]
+//     [--device cpu|auto|cuda|webgpu|dml|coreml]   where the model runs (default cpu); the JSON's
+//                              "provider" is the one that ran, and the batch size defaults to its own
+//     [--decode-threads 1,2,4,…]  also decode photos/s at each thread count (bench/decode.ts):
+//                              JSON decode_ips_by_threads
 import { execFileSync } from 'node:child_process';
 import { copyFileSync, appendFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
@@ -23,21 +27,31 @@ import sharp from 'sharp';
 import { openCatalog } from '../src/catalog/open-catalog.js';
 import { preprocessInto } from '../src/media/preprocess.js';
 import { DEFAULT_IMAGE_SESSIONS, ImageEncoder, type ImageEncoderOptions } from '../src/model/encoders.js';
+import { defaultBatchSize, probeDevice, resolveDevice, type Provider } from '../src/model/execution-provider.js';
 import { parseDtype, parseModelArg, resolveModel, type ResolvedModel } from '../src/model/model-files.js';
 import { DEFAULT_BATCH_SIZE, DEFAULT_DECODE_CONCURRENCY, embedPending, type EmbedOptions } from '../src/pipeline/embed.js';
 import { DEFAULT_FAST_SHRINK } from '../src/pipeline/prepare.js';
 import { registerFolders } from '../src/pipeline/register.js';
 import { scanImages } from '../src/pipeline/scan.js';
 import { numberArg, parseArgs, requiredArg } from './args.js';
+import { parseThreadList, runDecodeBench } from './decode.js';
 import { peakRssBytes, report, round, timed } from './stats.js';
 
 const args = parseArgs(process.argv.slice(2));
 const phase = args.get('phase');
-const batchSize = numberArg(args, 'batch-size', DEFAULT_BATCH_SIZE);
+// --device: this process resolves it (auto: probing, with its one-line fallback);
+// the phases are handed the provider it chose (runPhase).
+const requestedDevice = args.get('device') ?? 'cpu';
+const device = phase
+  ? { provider: requestedDevice as Provider, fallback: null }
+  : await probeDevice(resolveDevice(requestedDevice), { onFallback: (line) => process.stderr.write(`bench:embed: ${line}\n`) });
+const batchSize = numberArg(args, 'batch-size', device.provider === 'cpu' ? DEFAULT_BATCH_SIZE : defaultBatchSize(device.provider));
 const encoderOptions: ImageEncoderOptions = {
   sessions: numberArg(args, 'sessions', DEFAULT_IMAGE_SESSIONS),
-  threads: numberArg(args, 'threads', 0),
+  // Unset: the provider's own (one per core on the CPU, 1 beside a GPU).
+  threads: args.has('threads') ? numberArg(args, 'threads', 0) : undefined,
   spinning: args.has('spinning'),
+  device: device.provider,
 };
 const embedOptions: EmbedOptions = {
   batchSize,
@@ -195,7 +209,7 @@ async function pipelinePhase(): Promise<object> {
 /** Runs one phase in a child process and returns its JSON. */
 function runPhase(name: string, extra: string[] = []): Record<string, number> {
   const self = fileURLToPath(import.meta.url);
-  const stdout = execFileSync(process.execPath, [self, ...process.argv.slice(2), ...extra, '--phase', name], {
+  const stdout = execFileSync(process.execPath, [self, ...process.argv.slice(2), ...extra, '--device', device.provider, '--phase', name], {
     stdio: ['ignore', 'pipe', 'inherit'],
     maxBuffer: 1 << 24,
   });
@@ -232,6 +246,13 @@ async function main(): Promise<void> {
     const after = runPhase('model', at);
     load.push(loadavg()[0]);
     const modelIps = (before.model_only_ips + after.model_only_ips) / 2;
+    const decodeByThreads = args.has('decode-threads')
+      ? runDecodeBench({
+          images: requiredArg(args, 'images'),
+          model: (await loadModel()).dir,
+          threads: parseThreadList(requiredArg(args, 'decode-threads')),
+        })
+      : {};
     report(
       {
         model_only_ips: round(modelIps, 2),
@@ -269,6 +290,10 @@ async function main(): Promise<void> {
         fast_shrink: embedOptions.fastShrink,
         decode_concurrency: embedOptions.decodeConcurrency,
         load_average_before_after: load.map((l) => round(l, 2)),
+        provider: device.provider,
+        device: requestedDevice,
+        device_fallback: device.fallback,
+        ...decodeByThreads,
       },
       args.get('out'),
     );

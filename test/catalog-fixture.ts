@@ -51,7 +51,16 @@ export async function addImages(
     await queue.commit(
       pending.map((r) => {
         const f = facts(Number(/\/p\/(\d+)\./.exec(r.path)?.[1] ?? r.id));
-        return { id: r.id, size: 1, mtimeMs: 1, vector: vector(r.id), width: f.width ?? 1, height: f.height ?? 1, contentHash: '', exif: f.exif };
+        return {
+          id: r.id,
+          size: 1,
+          mtimeMs: 1,
+          vector: vector(r.id),
+          width: f.width ?? 1,
+          height: f.height ?? 1,
+          contentHash: '',
+          exif: f.exif,
+        };
       }),
       [],
     );

@@ -33,7 +33,11 @@ test('registering is idempotent and a changed file goes back to pending without 
 
   const queue = catalog.embedQueue();
   const [a, b] = await queue.claim(10);
-  await commit(queue, [{ id: a.id, size: 1, mtimeMs: 1, vector: unit(1, 0, 0), width: 4, height: 3, contentHash: 'h' }], [{ id: b.id, reason: 'broken' }]);
+  await commit(
+    queue,
+    [{ id: a.id, size: 1, mtimeMs: 1, vector: unit(1, 0, 0), width: 4, height: 3, contentHash: 'h' }],
+    [{ id: b.id, reason: 'broken' }],
+  );
   assert.deepEqual(await catalog.images.counts(), { images: 2, embedded: 1, pending: 0, failed: 1 });
 
   assert.deepEqual(await register(catalog, [file('/p/a.jpg', 101)]), { added: 0, skipped: 0, changed: 1, unchanged: 0 });

@@ -53,7 +53,19 @@ function fixedEncoder(nanFor?: number): PipelineEncoder {
 }
 
 const record = (id: number, path: string): ImageRecord =>
-  ({ id, path, size: 0, mtimeMs: 0, format: 'jpg', status: 'pending', width: null, height: null, contentHash: null, error: null, exif: NO_EXIF }) as ImageRecord;
+  ({
+    id,
+    path,
+    size: 0,
+    mtimeMs: 0,
+    format: 'jpg',
+    status: 'pending',
+    width: null,
+    height: null,
+    contentHash: null,
+    error: null,
+    exif: NO_EXIF,
+  }) as ImageRecord;
 
 test('read + decode: a file that cannot be read or decoded is a failure with its reason; the rest are packed for the encoder', async () => {
   const batch = await prepareBatch([record(1, '/a'), record(2, '/gone'), record(3, '/bad'), record(4, '/b')], {
@@ -82,10 +94,14 @@ test('read: content already embedded reuses its vector without decoding', async 
       decoded++;
       return byteDecode(...args);
     },
-    reusableVector: async (hash) => (hash === createHash('sha256').update('same').digest('hex') ? { vector: known, width: 3, height: 2 } : null),
+    reusableVector: async (hash) =>
+      hash === createHash('sha256').update('same').digest('hex') ? { vector: known, width: 3, height: 2 } : null,
   });
   assert.equal(decoded, 1);
-  assert.deepEqual(batch.reused.map((r) => [r.id, [...r.vector], r.width]), [[2, [0, 1, 0, 0], 3]]);
+  assert.deepEqual(
+    batch.reused.map((r) => [r.id, [...r.vector], r.width]),
+    [[2, [0, 1, 0, 0], 3]],
+  );
 });
 
 test('encode: a non-finite vector fails that image with a reason, the others are normalised and kept', async () => {

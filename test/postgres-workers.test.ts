@@ -150,7 +150,7 @@ test(
     assert.equal((await runCli(['--catalog', url, '--library', join(dir, 's'), '--model', models.tinyClip, 'scan', ...folders])).code, 0);
     await countInserts(url);
     const workers = [0, 1].map((i) => worker(url, join(dir, `w${i}`)));
-  t.after(() => workers.forEach((w) => w.kill()));
+    t.after(() => workers.forEach((w) => w.kill()));
     for (;;) {
       await new Promise((r) => setTimeout(r, 200));
       const [{ n }] = await query<{ n: number }>(url, `SELECT count(*)::int AS n FROM images WHERE status = 'embedded'`);

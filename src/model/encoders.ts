@@ -3,6 +3,7 @@
 // names), returning L2-normalised vectors.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { defaultBatchSize, openOnDevice, resolveDevice, type Device, type DeviceChoice, type Provider } from './execution-provider.js';
 import { InferenceThread } from './inference-thread.js';
 import { OnnxSession, type ModelSession, type SessionOptions } from './onnx-session.js';
 import { loadTokenizer, type TextTokenizer } from './hub.js';
@@ -15,7 +16,7 @@ function readJson(path: string): unknown {
   try {
     return JSON.parse(readFileSync(path, 'utf8'));
   } catch (err) {
-    throw new Error(`cannot read ${path}: ${(err as Error).message}`);
+    throw new Error(`cannot read ${path}: ${(err as Error).message}`, { cause: err });
   }
 }
 
@@ -40,7 +41,24 @@ function embeddingDims(session: ModelSession, output: string, modelDir: string, 
   );
 }
 
-export interface ImageEncoderOptions extends SessionOptions {
+export interface DeviceOptions {
+  /**
+   * Where the model runs: a device name ('auto', 'cpu', 'cuda', 'webgpu', 'dml',
+   * 'coreml') or resolveDevice's choice. Default: SessionOptions.provider, else the
+   * CPU. `auto` and an explicit GPU are opened through openOnDevice: probed, with
+   * a one-line fallback (auto) or a one-line DeviceError (explicit device).
+   */
+  device?: Device | DeviceChoice;
+  /** Receives the one line said when `auto` falls back; default: written to stderr. */
+  onFallback?: (line: string) => void;
+}
+
+function deviceChoice(options: SessionOptions & DeviceOptions): DeviceChoice {
+  const device = options.device ?? options.provider ?? 'cpu';
+  return typeof device === 'string' ? resolveDevice(device) : device;
+}
+
+export interface ImageEncoderOptions extends SessionOptions, DeviceOptions {
   /**
    * Model sessions, each in its own inference thread, that encode batches side by
    * side; 0 runs one session in the calling thread (whose event loop then stops
@@ -57,6 +75,8 @@ export class ImageEncoder {
 
   private constructor(
     private readonly sessions: readonly ModelSession[],
+    /** The execution provider that runs the model. */
+    readonly provider: Provider,
     readonly preprocess: PreprocessConfig,
     readonly dims: number,
     private readonly output: string,
@@ -69,16 +89,34 @@ export class ImageEncoder {
     const configPath = join(model.dir, 'preprocessor_config.json');
     const preprocess = parsePreprocessorConfig(readJson(configPath), configPath);
     const count = options.sessions ?? DEFAULT_IMAGE_SESSIONS;
-    const sessions: ModelSession[] =
-      count === 0
-        ? [await OnnxSession.open(model.visionPath, options)]
-        : await Promise.all(Array.from({ length: count }, () => InferenceThread.open(model.visionPath, options)));
+    const openAll = async (provider: Provider): Promise<ModelSession[]> => {
+      const sessionOptions: SessionOptions = { provider, threads: options.threads, spinning: options.spinning };
+      if (count === 0) return [await OnnxSession.open(model.visionPath, sessionOptions)];
+      const opened = await Promise.allSettled(Array.from({ length: count }, () => InferenceThread.open(model.visionPath, sessionOptions)));
+      const sessions = opened.flatMap((o) => (o.status === 'fulfilled' ? [o.value] : []));
+      const failed = opened.find((o) => o.status === 'rejected');
+      if (failed) {
+        await Promise.all(sessions.map((s) => s.close()));
+        throw failed.reason;
+      }
+      return sessions;
+    };
+    const { value: sessions, provider } = await openOnDevice(deviceChoice(options), openAll, {
+      what: model.visionPath,
+      onFallback: options.onFallback,
+    });
     try {
-      return new ImageEncoder(sessions, preprocess, embeddingDims(sessions[0], family.imageOutput, model.dir, family), family.imageOutput);
+      const dims = embeddingDims(sessions[0], family.imageOutput, model.dir, family);
+      return new ImageEncoder(sessions, provider, preprocess, dims, family.imageOutput);
     } catch (err) {
       await Promise.all(sessions.map((s) => s.close()));
       throw err;
     }
+  }
+
+  /** Images per encode() call that suit the provider (the --batch-size default). */
+  get defaultBatchSize(): number {
+    return defaultBatchSize(this.provider);
   }
 
   /** Size of one preprocessed image in floats (3 × crop height × crop width). */
@@ -127,9 +165,19 @@ export class TextEncoder {
     private readonly output: string,
   ) {}
 
-  static async load(model: ResolvedModel, options: SessionOptions = {}): Promise<TextEncoder> {
+  /** The execution provider that runs the model. */
+  get provider(): Provider {
+    return this.session.provider;
+  }
+
+  static async load(model: ResolvedModel, options: SessionOptions & DeviceOptions = {}): Promise<TextEncoder> {
     const family = readModelFamily(model.dir);
-    const [session, tokenizer] = await Promise.all([OnnxSession.open(model.textPath, options), loadTokenizer(model.dir, family)]);
+    const open = (provider: Provider): Promise<OnnxSession> =>
+      OnnxSession.open(model.textPath, { provider, threads: options.threads, spinning: options.spinning });
+    const [{ value: session }, tokenizer] = await Promise.all([
+      openOnDevice(deviceChoice(options), open, { what: model.textPath, onFallback: options.onFallback }),
+      loadTokenizer(model.dir, family),
+    ]);
     try {
       return new TextEncoder(session, tokenizer, embeddingDims(session, family.textOutput, model.dir, family), family.textOutput);
     } catch (err) {

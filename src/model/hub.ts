@@ -72,7 +72,7 @@ export async function downloadModel(id: string, dtype: Dtype, options: HubOption
       await model.dispose();
     }
   } catch (err) {
-    throw new Error(`cannot download model ${id} from ${env.remoteHost}: ${(err as Error).message}`);
+    throw new Error(`cannot download model ${id} from ${env.remoteHost}: ${(err as Error).message}`, { cause: err });
   }
   const dir = cachedModelDir(id, options.cacheDir);
   if (!isCached(id, dtype, options.cacheDir)) {

@@ -7,6 +7,7 @@
 // 2 cores): the main thread stalled 560–740 ms per batch and the pipeline ran at
 // 33 photos/s with the session in the main thread, 58 photos/s with this worker.
 import { Worker } from 'node:worker_threads';
+import type { Provider } from './execution-provider.js';
 import type { InputTensor, ModelSession, RunResult, SessionOptions } from './onnx-session.js';
 import type { WorkerInit, WorkerReply, WorkerRequest } from './inference-worker.js';
 
@@ -23,6 +24,7 @@ export class InferenceThread implements ModelSession {
   private constructor(
     private readonly worker: Worker,
     readonly path: string,
+    readonly provider: Provider,
     readonly inputNames: readonly string[],
     private readonly widths: Record<string, number | undefined>,
   ) {
@@ -32,6 +34,7 @@ export class InferenceThread implements ModelSession {
     worker.unref(); // referenced only while a request is pending (see run)
   }
 
+  /** Opens a session on options.provider (the CPU by default) in a new worker thread, with no fallback. */
   static open(path: string, options: SessionOptions = {}): Promise<InferenceThread> {
     const worker = new Worker(new URL('./inference-worker.js', import.meta.url), {
       workerData: { path, options } satisfies WorkerInit,
@@ -44,7 +47,7 @@ export class InferenceThread implements ModelSession {
         worker.off('error', reject);
         worker.off('exit', onExit);
         if (reply.kind === 'ready') {
-          resolve(new InferenceThread(worker, path, reply.inputNames, reply.outputWidths));
+          resolve(new InferenceThread(worker, path, reply.provider, reply.inputNames, reply.outputWidths));
         } else {
           void worker.terminate();
           reject(new Error(reply.kind === 'failed' ? reply.message : `inference thread for ${path} sent ${reply.kind} before ready`));

@@ -2,6 +2,7 @@
 // at a time, in the order they arrive. Its own event loop is the one that stops
 // during inference, not the main thread's.
 import { parentPort, workerData } from 'node:worker_threads';
+import type { Provider } from './execution-provider.js';
 import { OnnxSession, type InputTensor, type SessionOptions } from './onnx-session.js';
 
 export interface WorkerInit {
@@ -12,7 +13,7 @@ export interface WorkerInit {
 export type WorkerRequest = { kind: 'run'; id: number; feeds: Record<string, InputTensor>; outputName: string } | { kind: 'close' };
 
 export type WorkerReply =
-  | { kind: 'ready'; inputNames: string[]; outputWidths: Record<string, number | undefined> }
+  | { kind: 'ready'; provider: Provider; inputNames: string[]; outputWidths: Record<string, number | undefined> }
   | { kind: 'failed'; message: string }
   | { kind: 'result'; id: number; data: Float32Array; dims: number[] }
   | { kind: 'error'; id: number; message: string };
@@ -41,7 +42,12 @@ try {
       // Every request gets an answer, or the pipeline would wait forever.
       .catch((err: unknown) => port.postMessage({ kind: 'error', id: request.id, message: (err as Error).message } satisfies WorkerReply));
   });
-  port.postMessage({ kind: 'ready', inputNames: [...session.inputNames], outputWidths: session.outputWidths() } satisfies WorkerReply);
+  port.postMessage({
+    kind: 'ready',
+    provider: session.provider,
+    inputNames: [...session.inputNames],
+    outputWidths: session.outputWidths(),
+  } satisfies WorkerReply);
 } catch (err) {
   port.postMessage({ kind: 'failed', message: (err as Error).message } satisfies WorkerReply);
 }

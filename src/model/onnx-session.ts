@@ -1,17 +1,21 @@
-// The one module that talks to onnxruntime-node. Choosing the execution provider
-// and the session tuning lives here, so a GPU provider is a change to this file only.
+// The one module that creates onnxruntime-node sessions. Which execution provider
+// runs them, and each provider's tuning, is execution-provider.ts's; a session is
+// opened on one given provider (openOnDevice there chooses it and falls back).
 import * as ort from 'onnxruntime-node';
+import { sessionOptionsFor, type Provider } from './execution-provider.js';
+
+// Every failure of session creation or inference reaches us as an exception, with
+// its message; onnxruntime's own log would print it again, in colour, over several
+// lines (and warnings such as nodes left to the CPU by a GPU provider). Read once,
+// when the first session of this thread is created.
+ort.env.logLevel = 'fatal';
 
 export interface SessionOptions {
-  /** Intra-op threads; 0 lets onnxruntime use one per physical core. */
+  /** The execution provider; default 'cpu'. */
+  provider?: Provider;
+  /** Intra-op threads; 0 lets onnxruntime use one per physical core. Default: the provider's (providerTuning). */
   threads?: number;
-  /**
-   * Let idle intra-op threads busy-wait for the next parallel section (onnxruntime's
-   * default). Off by default here: a spinning thread burns the core that the image
-   * decoder needs. bench:embed, CLIP ViT-B/32 on 2 cores: CPU per embedded photo
-   * 31.5 ms without spinning vs 43.4 ms with it (q8), 57.5 vs 69.6 ms (fp32); the
-   * model alone gains at most 3–5% from spinning on an idle machine.
-   */
+  /** Let idle intra-op threads busy-wait (see providerTuning). Default: the provider's (off). */
   spinning?: boolean;
 }
 
@@ -25,6 +29,8 @@ export interface RunResult {
 /** What an encoder needs of a model session, in this thread or in an inference thread. */
 export interface ModelSession {
   readonly path: string;
+  /** The execution provider the session runs on. */
+  readonly provider: Provider;
   readonly inputNames: readonly string[];
   readonly outputNames: readonly string[];
   /** The size of the last axis of the named output, if the model declares it statically. */
@@ -38,19 +44,9 @@ export interface ModelSession {
   close(): Promise<void>;
 }
 
-/** onnxruntime's session options for our use: CPU, whole-graph optimisation, one request at a time. */
+/** onnxruntime's session options for a session of ours (see sessionOptionsFor). */
 export function ortSessionOptions(options: SessionOptions): ort.InferenceSession.SessionOptions {
-  return {
-    executionProviders: ['cpu'],
-    // 'all' (layout transforms included) measured fastest for CLIP ViT-B/32 fp32 and q8.
-    graphOptimizationLevel: 'all',
-    intraOpNumThreads: options.threads ?? 0,
-    // One request at a time per session: the pipeline batches instead.
-    interOpNumThreads: 1,
-    executionMode: 'sequential',
-    // Flattened by the Node binding into "session.intra_op.allow_spinning".
-    extra: { session: { intra_op: { allow_spinning: options.spinning ? '1' : '0' } } },
-  };
+  return sessionOptionsFor(options.provider ?? 'cpu', { threads: options.threads, spinning: options.spinning });
 }
 
 /**
@@ -62,14 +58,18 @@ export class OnnxSession implements ModelSession {
   private constructor(
     private readonly session: ort.InferenceSession,
     readonly path: string,
+    readonly provider: Provider,
   ) {}
 
+  /** Opens a session on options.provider (the CPU by default), with no fallback. */
   static async open(path: string, options: SessionOptions = {}): Promise<OnnxSession> {
+    const provider = options.provider ?? 'cpu';
     try {
       const session = await ort.InferenceSession.create(path, ortSessionOptions(options));
-      return new OnnxSession(session, path);
+      return new OnnxSession(session, path, provider);
     } catch (err) {
-      throw new Error(`cannot load ONNX model ${path}: ${(err as Error).message}`);
+      const on = provider === 'cpu' ? '' : ` on ${provider}`;
+      throw new Error(`cannot load ONNX model ${path}${on}: ${(err as Error).message}`, { cause: err });
     }
   }
 
