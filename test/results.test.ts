@@ -8,6 +8,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { startServer, type RunningServer } from '../src/server/serve.js';
+import { IndexSource } from '../src/app/index-source.js';
+import { libraryPaths } from '../src/app/library.js';
+import { ModelLoader } from '../src/app/model-loader.js';
+import { SearchService } from '../src/app/search-service.js';
+import { addImages, testLibrary } from './catalog-fixture.js';
 import { rawGet } from './server-fixture.js';
 import { COLOURS, models, runCli, sharedDir, writeSolidJpeg } from './support.js';
 
@@ -225,3 +230,27 @@ test('a Hebrew query on an English-only model runs and says so; multilingual mod
     }
   }
 });
+
+test('a library being filled is calibrated on what it holds now, not on the few photos of the first search', async (t) => {
+  const lib = await testLibrary(t, 3);
+  await addImages(lib.catalog, 0, 10, (id) => unitVector(id % 2 ? [1, 0, 0] : [0, 1, 0]));
+  const service = new SearchService(
+    lib.catalog,
+    new IndexSource(lib.indexDir, lib.catalog),
+    new ModelLoader(libraryPaths(lib.dir), () => {}),
+    {},
+  );
+  t.after(() => service.close());
+  const first = (await service.similar(1, { k: 100 }))!;
+  assert.equal(first.cutoff.source, 'uncalibrated', 'ten photos are too few to tell matches apart');
+  assert.equal(first.results.length, 9);
+  await addImages(lib.catalog, 10, 40, (id) => unitVector(id % 2 ? [1, 0, 0] : [0, 1, 0]));
+  const later = (await service.similar(1, { k: 100 }))!;
+  assert.equal(later.cutoff.source, 'adaptive', 'the sample of the small library was drawn again');
+  assert.ok(later.results.length > 0 && later.results.every((r) => r.score > 0.99), 'the photos like it, and only them');
+});
+
+function unitVector(v: number[]): Float32Array {
+  const n = Math.hypot(...v);
+  return Float32Array.from(v, (x) => x / n);
+}
