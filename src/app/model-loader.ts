@@ -3,12 +3,18 @@
 // One place, so the CLI and the server load and announce models the same way.
 import type { LibraryPaths } from './library.js';
 import { ImageEncoder, TextEncoder, type ImageEncoderOptions } from '../model/encoders.js';
+import type { DeviceChoice } from '../model/execution-provider.js';
 import { resolveModel, type ModelSpec, type ResolvedModel } from '../model/model-files.js';
 
 export class ModelLoader {
+  /**
+   * @param device where this machine runs the models (resolveDevice's choice); default: the CPU.
+   * @param say hears the download notice and, when `auto` falls back to another provider, that line.
+   */
   constructor(
     private readonly paths: LibraryPaths,
     private readonly say: (line: string) => void,
+    readonly device?: DeviceChoice,
   ) {}
 
   async resolve(spec: ModelSpec): Promise<ResolvedModel> {
@@ -34,10 +40,10 @@ export class ModelLoader {
   }
 
   async textEncoder(spec: ModelSpec): Promise<TextEncoder> {
-    return TextEncoder.load(await this.resolve(spec));
+    return TextEncoder.load(await this.resolve(spec), { device: this.device, onFallback: this.say });
   }
 
   async imageEncoder(spec: ModelSpec, options?: ImageEncoderOptions): Promise<ImageEncoder> {
-    return ImageEncoder.load(await this.resolve(spec), options);
+    return ImageEncoder.load(await this.resolve(spec), { device: this.device, onFallback: this.say, ...options });
   }
 }
