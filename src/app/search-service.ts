@@ -62,11 +62,15 @@ export class SearchService {
   async search(terms: readonly WeightedTerm[], options: RankOptions): Promise<Ranking> {
     const spec = await this.spec();
     // No model recorded means no vectors: nothing to rank, and no reason to load one.
-    if (!(await this.catalog.vectors.hasEmbedded())) return { model: spec.id, results: [], empty: true };
+    if (!(await this.catalog.models.model())) return { model: spec.id, results: [], empty: true };
     const needs = (kind: 'text' | 'file'): boolean =>
       terms.some((t) => (kind === 'text' ? 'text' in t.source : 'image' in t.source && 'path' in t.source.image));
-    const text = needs('text') ? await this.textEncoder(spec) : null;
-    const image = needs('file') ? await this.imageEncoder(spec) : null;
+    // The encoders load (in their own threads) while the catalogue and the index are read.
+    const loading = Promise.all([needs('text') ? this.textEncoder(spec) : null, needs('file') ? this.imageEncoder(spec) : null]);
+    loading.catch(() => {}); // awaited below
+    const [embedded] = await Promise.all([this.catalog.vectors.hasEmbedded(), this.index.current()]);
+    if (!embedded) return { model: spec.id, results: [], empty: true };
+    const [text, image] = await loading;
     const vector = await queryVector(this.catalog, terms, {
       encodeTexts: (texts) => text!.encode(texts),
       encodeImageFile: image ? (path) => embedImageFile(image, path) : undefined,

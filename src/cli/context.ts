@@ -70,7 +70,7 @@ export async function withLibrary<T>(
   try {
     const held = use.lock ? await lockLibrary(library, use.lock.purpose, use.lock) : null;
     try {
-      return await work(library, new ModelLoader(library.paths, (line) => report.say(line), device));
+      return await work(library, new ModelLoader(library.paths, (line) => report.say(line), { device, oneShot: use.interactive }));
     } finally {
       await held?.release();
     }

@@ -97,7 +97,7 @@ export async function startServer(options: ServeOptions, report: ServeReporter =
   const started = performance.now();
   const library = await openLibrary({ library: options.library, catalog: options.catalog }, { onWait: report.warn });
   const index = new IndexSource(library.paths.index, library.catalog, report.warn);
-  const search = new SearchService(library.catalog, index, new ModelLoader(library.paths, report.say, options.device), options);
+  const search = new SearchService(library.catalog, index, new ModelLoader(library.paths, report.say, { device: options.device }), options);
   let app: FastifyInstance;
   let watcher: BackgroundWatch | null = null;
   let refresher: IndexRefresher | null = null;
