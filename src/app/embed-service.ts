@@ -4,6 +4,7 @@
 import type { Catalog } from '../catalog/ports.js';
 import { embedPending, type EmbedOptions, type EmbedReport } from '../pipeline/embed.js';
 import { pathMapper, type PathMapping } from '../pipeline/path-map.js';
+import type { Provider } from '../model/execution-provider.js';
 import { chooseModel, type ModelRequest } from './model-choice.js';
 import type { ModelLoader } from './model-loader.js';
 
@@ -34,7 +35,7 @@ export async function embedLibrary(
   loader: ModelLoader,
   request: EmbedRequest,
   events: EmbedEvents = {},
-): Promise<EmbedReport | null> {
+): Promise<(EmbedReport & { provider: Provider }) | null> {
   const queue = catalog.embedQueue({ worker: request.worker, leaseMs: request.leaseMs });
   try {
     if (request.retryFailed) events.onRetry?.(await queue.retryFailed());
@@ -46,13 +47,15 @@ export async function embedLibrary(
       const model = { id: spec.id, dtype: spec.dtype, dims: encoder.dims };
       await catalog.models.claimModel(model); // refuses a library (or a shared catalogue) of another model
       events.onStart?.(pending);
-      return await embedPending(queue, encoder, {
+      const report = await embedPending(queue, encoder, {
         ...request,
+        batchSize: request.batchSize ?? encoder.defaultBatchSize,
         localPath: pathMapper(request.pathMap ?? []),
         onProgress: (p) => events.onProgress?.(p.done),
         onFailure: events.onFailure,
         onWait: events.onWait,
       });
+      return { ...report, provider: encoder.provider };
     } finally {
       await encoder.close();
     }

@@ -50,6 +50,11 @@ export class LibrarySample {
     return out;
   }
 
+  /** Draws the sample of `space` now (if it is not current), so that a query later only scores it. */
+  async prepare(store: VectorStore, space: number): Promise<void> {
+    await this.of(store, space);
+  }
+
   private async of(store: VectorStore, space: number): Promise<Drawn> {
     const current = this.drawn;
     if (current && current.space === space && Date.now() - current.at < this.maxAgeMs) {

@@ -2,13 +2,20 @@
 // (downloading a hub model once, and saying so), then opening the ONNX sessions.
 // One place, so the CLI and the server load and announce models the same way.
 import type { LibraryPaths } from './library.js';
-import { ImageEncoder, TextEncoder, type ImageEncoderOptions } from '../model/encoders.js';
+import type { ImageEncoder, ImageEncoderOptions, TextEncoder } from '../model/encoders.js';
+import type { DeviceChoice } from '../model/execution-provider.js';
 import { resolveModel, type ModelSpec, type ResolvedModel } from '../model/model-files.js';
 
 export class ModelLoader {
+  /**
+   * @param say hears the download notice and, when `auto` falls back to another provider, that line.
+   * @param options.device where this machine runs the models (resolveDevice's choice); default: the CPU.
+   * @param options.oneShot the models answer a query or two and the process exits (a command-line search).
+   */
   constructor(
     private readonly paths: LibraryPaths,
     private readonly say: (line: string) => void,
+    private readonly options: { device?: DeviceChoice; oneShot?: boolean } = {},
   ) {}
 
   async resolve(spec: ModelSpec): Promise<ResolvedModel> {
@@ -33,11 +40,14 @@ export class ModelLoader {
     }
   }
 
+  // The encoders' modules (onnxruntime, transformers.js) load when a model is first needed.
   async textEncoder(spec: ModelSpec): Promise<TextEncoder> {
-    return TextEncoder.load(await this.resolve(spec));
+    const { TextEncoder } = await import('../model/encoders.js');
+    return TextEncoder.load(await this.resolve(spec), { ...this.options, onFallback: this.say });
   }
 
   async imageEncoder(spec: ModelSpec, options?: ImageEncoderOptions): Promise<ImageEncoder> {
-    return ImageEncoder.load(await this.resolve(spec), options);
+    const { ImageEncoder } = await import('../model/encoders.js');
+    return ImageEncoder.load(await this.resolve(spec), { device: this.options.device, onFallback: this.say, ...options });
   }
 }

@@ -73,13 +73,22 @@ export class SearchService {
     const spec = await this.spec();
     const space = await this.catalog.models.activeSpace();
     // No model recorded means no vectors: nothing to rank, and no reason to load one.
-    if (!space || !(await this.catalog.vectors.hasEmbedded())) return { model: spec.id, ...nothingFound(options) };
+    if (!space) return { model: spec.id, ...nothingFound(options) };
     const searched = specOf(space);
     const store = this.catalog.vectorsIn(space.id);
     const needs = (kind: 'text' | 'file'): boolean =>
       terms.some((t) => (kind === 'text' ? 'text' in t.source : 'image' in t.source && 'path' in t.source.image));
-    const text = needs('text') ? await this.textEncoder(searched) : null;
-    const image = needs('file') ? await this.imageEncoder(searched) : null;
+    // The encoders load (in their own threads) while the catalogue and the index are read.
+    const loading = Promise.all([needs('text') ? this.textEncoder(searched) : null, needs('file') ? this.imageEncoder(searched) : null]);
+    loading.catch(() => {}); // awaited below
+    // So is the cut-off's sample (a command-line search draws it afresh).
+    const [embedded] = await Promise.all([
+      this.catalog.vectors.hasEmbedded(),
+      this.index.current(space.model),
+      this.sample.prepare(store, space.id),
+    ]);
+    if (!embedded) return { model: spec.id, ...nothingFound(options) };
+    const [text, image] = await loading;
     const vector = await queryVector({ vectors: store, images: this.catalog.images }, terms, {
       encodeTexts: (texts) => text!.encode(texts),
       encodeImageFile: image ? (path) => embedImageFile(image, path) : undefined,

@@ -54,7 +54,7 @@ async function run(start: ChildStart): Promise<void> {
   const service = new WatchService(
     library.catalog,
     library.paths,
-    new ModelLoader(library.paths, say),
+    new ModelLoader(library.paths, say, { device: start.watch.device }),
     start.watch,
     { say, warn },
     refresher,

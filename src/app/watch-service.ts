@@ -12,6 +12,7 @@
 // SQLite: this process is the library's one writer for as long as it watches.
 // PostgreSQL: it claims pending images through the shared queue like any worker,
 // and takes the catalogue's scan lock for each registration.
+import type { DeviceChoice } from '../model/execution-provider.js';
 import { availableParallelism, hostname } from 'node:os';
 import { lstat, stat } from 'node:fs/promises';
 import { dirname, resolve, sep } from 'node:path';
@@ -45,6 +46,8 @@ export interface WatchConfig extends ModelRequest {
   /** Inference threads and files decoded at once; default defaultEmbedThreads(). */
   embedThreads?: number;
   batchSize?: number;
+  /** Where the model runs (resolveDevice's choice); default the CPU. */
+  device?: DeviceChoice;
   maxPixels?: number;
   fileTimeoutMs?: number;
   pathMap?: readonly PathMapping[];
@@ -477,7 +480,7 @@ export class WatchService {
       let before = 0;
       let failedBefore = 0;
       const options: EmbedOptions = {
-        batchSize: this.config.batchSize,
+        batchSize: this.config.batchSize ?? this.encoder.defaultBatchSize,
         maxPixels: this.config.maxPixels,
         fileTimeoutMs: this.config.fileTimeoutMs,
         decodeConcurrency: threads,

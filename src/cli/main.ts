@@ -37,6 +37,11 @@ const program = new Command()
     "Hugging Face model id or model directory (default: the library's model, else Xenova/clip-vit-base-patch32)",
   )
   .addOption(new Option('--dtype <dtype>', "ONNX variant (default: the library's, else fp32)").choices(['fp32', 'q8']))
+  .addOption(
+    new Option('--device <device>', 'where models run: auto (a GPU if one works, else the CPU), cpu, cuda, webgpu, dml or coreml').env(
+      'PICSIFT_DEVICE',
+    ),
+  )
   .option('--verbose', 'say more about what happens')
   .option('--quiet', 'print only results, warnings and errors');
 
@@ -61,7 +66,11 @@ program
 
 const embedOptions = (cmd: Command): Command =>
   cmd
-    .option('--batch-size <n>', 'images per model call', positiveInt('--batch-size', 1024), DEFAULT_BATCH_SIZE)
+    .option(
+      '--batch-size <n>',
+      `images per model call (default: the device's, ${DEFAULT_BATCH_SIZE} on the CPU, more on a GPU)`,
+      positiveInt('--batch-size', 1024),
+    )
     .option(
       '--max-pixels <n>',
       'refuse images with more pixels than this (decompression bombs)',

@@ -68,7 +68,7 @@ export function startProgress(label: string, unit: string, total: number | null,
   let lastLine = started;
   const line = (final = false): void => {
     const f = figures(final);
-    process.stderr.write(`${label} ${f.count} (${f.rate} ${unit}/s) ${f.eta}\n`);
+    process.stderr.write(`${label} ${f.count} (${f.rate} ${unit}/s)${final ? '' : ` ${f.eta}`}\n`);
   };
   return {
     update(done, newTotal) {

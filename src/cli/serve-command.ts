@@ -24,7 +24,11 @@ export function watchOptions(cmd: Command): Command {
       'threads for the background embedding (model and decoding; default: all cores but one on machines with more than two)',
       positiveInt('--embed-threads', 256),
     )
-    .option('--batch-size <n>', 'images per model call', positiveInt('--batch-size', 1024), DEFAULT_BATCH_SIZE);
+    .option(
+      '--batch-size <n>',
+      `images per model call (default: the device's, ${DEFAULT_BATCH_SIZE} on the CPU, more on a GPU)`,
+      positiveInt('--batch-size', 1024),
+    );
 }
 
 export function registerServeCommand(program: Command): void {

@@ -1,20 +1,20 @@
 // The one module that uses @huggingface/transformers: Hugging Face hub download
 // and caching, and tokenizers. Nothing else imports it, so it can be swapped.
+// The library is imported when first needed (100–150 ms of loading): a cold
+// search starts its text model's session in its inference thread meanwhile.
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import {
-  AutoConfig,
-  AutoImageProcessor,
-  AutoTokenizer,
-  CLIPTextModelWithProjection,
-  CLIPVisionModelWithProjection,
-  env,
-  LogLevel,
-  SiglipTextModel,
-  SiglipVisionModel,
-} from '@huggingface/transformers';
 
-env.logLevel = LogLevel.ERROR;
+type Transformers = typeof import('@huggingface/transformers');
+let transformers: Promise<Transformers> | null = null;
+
+function library(): Promise<Transformers> {
+  transformers ??= import('@huggingface/transformers').then((t) => {
+    t.env.logLevel = t.LogLevel.ERROR;
+    return t;
+  });
+  return transformers;
+}
 
 export type Dtype = 'fp32' | 'q8';
 
@@ -53,6 +53,16 @@ export function isCached(id: string, dtype: Dtype, cacheDir: string): boolean {
  * make it fetch the ONNX files (we then run them with our own session).
  */
 export async function downloadModel(id: string, dtype: Dtype, options: HubOptions): Promise<string> {
+  const {
+    AutoConfig,
+    AutoImageProcessor,
+    AutoTokenizer,
+    CLIPTextModelWithProjection,
+    CLIPVisionModelWithProjection,
+    env,
+    SiglipTextModel,
+    SiglipVisionModel,
+  } = await library();
   env.allowRemoteModels = true;
   env.useFSCache = true;
   env.cacheDir = options.cacheDir;
@@ -99,6 +109,7 @@ export interface TokenizeOptions {
 
 /** Loads the tokenizer of a model directory (tokenizer.json + tokenizer_config.json). */
 export async function loadTokenizer(dir: string, options: TokenizeOptions): Promise<TextTokenizer> {
+  const { AutoTokenizer, env } = await library();
   env.allowRemoteModels = false;
   // An absolute path is never mistaken for a hub id by transformers.js.
   const tokenizer = await AutoTokenizer.from_pretrained(dir, { local_files_only: true });

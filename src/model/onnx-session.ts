@@ -17,6 +17,8 @@ export interface SessionOptions {
   threads?: number;
   /** Let idle intra-op threads busy-wait (see providerTuning). Default: the provider's (off). */
   spinning?: boolean;
+  /** The session runs once or twice and exits (a command-line query): see TuningOverrides.oneShot. */
+  oneShot?: boolean;
 }
 
 export type InputTensor = { kind: 'float32'; data: Float32Array; dims: number[] } | { kind: 'int64'; data: BigInt64Array; dims: number[] };
@@ -46,7 +48,7 @@ export interface ModelSession {
 
 /** onnxruntime's session options for a session of ours (see sessionOptionsFor). */
 export function ortSessionOptions(options: SessionOptions): ort.InferenceSession.SessionOptions {
-  return sessionOptionsFor(options.provider ?? 'cpu', { threads: options.threads, spinning: options.spinning });
+  return sessionOptionsFor(options.provider ?? 'cpu', { threads: options.threads, spinning: options.spinning, oneShot: options.oneShot });
 }
 
 /**

@@ -79,7 +79,7 @@ function refuseCrossSite(request: FastifyRequest): void {
       throw new HttpError(403, `cross-origin request refused (Origin: ${origin}): the API answers this server's own page and programs`);
     }
   } else if (origin === 'null') {
-    throw new HttpError(403, 'cross-origin request refused (Origin: null): the API answers this server\'s own page and programs');
+    throw new HttpError(403, "cross-origin request refused (Origin: null): the API answers this server's own page and programs");
   }
 }
 

@@ -1,5 +1,6 @@
 // `picsift serve`: checks the bind policy, opens the library and loads the model
 // once, then listens. Everything slow happens before the first request.
+import type { DeviceChoice } from '../model/execution-provider.js';
 import { networkInterfaces } from 'node:os';
 import type { FastifyInstance } from 'fastify';
 import { BackgroundWatch, type BackgroundState } from '../app/background-watch.js';
@@ -24,6 +25,8 @@ export interface ServeOptions extends ModelRequest {
   rateLimits?: Partial<RateLimits>;
   /** Request and failure log on stderr (pino, Fastify's logger); default silent (the CLI passes info). */
   logLevel?: LogLevel;
+  /** Where this server runs the text model (resolveDevice's choice); default the CPU. */
+  device?: DeviceChoice;
   /** --watch: keep the library current in a background process (watch-child.ts). */
   watch?: WatchConfig & { nice?: number };
   /**
@@ -94,7 +97,7 @@ export async function startServer(options: ServeOptions, report: ServeReporter =
   const started = performance.now();
   const library = await openLibrary({ library: options.library, catalog: options.catalog }, { onWait: report.warn });
   const index = new IndexSource(library.paths.index, library.catalog, report.warn);
-  const search = new SearchService(library.catalog, index, new ModelLoader(library.paths, report.say), options);
+  const search = new SearchService(library.catalog, index, new ModelLoader(library.paths, report.say, { device: options.device }), options);
   let app: FastifyInstance;
   let watcher: BackgroundWatch | null = null;
   let refresher: IndexRefresher | null = null;
@@ -123,7 +126,12 @@ export async function startServer(options: ServeOptions, report: ServeReporter =
       watcher = await BackgroundWatch.start({
         library: library.paths.root,
         catalog: options.catalog,
-        watch: { ...watch, model: watch.model ?? options.model, dtype: watch.dtype ?? options.dtype },
+        watch: {
+          ...watch,
+          model: watch.model ?? options.model,
+          dtype: watch.dtype ?? options.dtype,
+          device: watch.device ?? options.device,
+        },
         nice: nice ?? 10,
         index: options.indexRefresh || undefined,
         say: report.say,

@@ -14,7 +14,7 @@ import { count } from '../output.js';
 import { startProgress } from '../progress.js';
 
 interface EmbedOptions {
-  batchSize: number;
+  batchSize?: number;
   maxPixels: number;
   /** Seconds. */
   fileTimeout: number;
@@ -104,7 +104,7 @@ async function embedAll(context: Context<unknown>, library: Library, loader: Mod
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
-  let result: EmbedReport | null;
+  let result: (EmbedReport & { provider: string }) | null;
   try {
     result = await embedLibrary(
       library.catalog,
@@ -138,7 +138,7 @@ async function embedAll(context: Context<unknown>, library: Library, loader: Mod
   }
   const rate = result.seconds > 0 ? (result.embedded / result.seconds).toFixed(1) : '0';
   report.say(
-    `embedded ${count(result.embedded, 'image')} in ${result.seconds.toFixed(1)} s (${rate} images/s)` +
+    `embedded ${count(result.embedded, 'image')} in ${result.seconds.toFixed(1)} s (${rate} images/s on ${result.provider === 'cpu' ? 'the CPU' : result.provider})` +
       `${result.reused ? `, ${result.reused} reused the vector of identical content` : ''}, ${result.failed} failed` +
       `${result.failed ? ' (see picsift errors)' : ''}` +
       `${result.lost ? `; ${count(result.lost, 'image')} had been taken over by another worker` : ''}`,
@@ -152,7 +152,7 @@ async function index_(context: Context<unknown>, library: Library, rebuild: bool
     return;
   }
   context.report.say(
-    `${result.refreshed ? 'refreshed' : 'built'} index: ${result.added} vectors added, ${result.manifest.count} in the index`,
+    `${result.refreshed ? 'refreshed' : 'built'} index: ${count(result.added, 'vector')} added, ${result.manifest.count} in the index`,
   );
 }
 

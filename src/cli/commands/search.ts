@@ -37,7 +37,7 @@ async function search(context: Context<SearchOptions>, label: string, base: Weig
   const { options, report } = context;
   const filter = parseFilter(options, CLI_FILTER_NAMES);
   const terms = [base, ...parseExtraTerms(options, CLI_TERM_NAMES)];
-  await withLibrary(context, { readOnly: true }, async (library, loader) => {
+  await withLibrary(context, { readOnly: true, interactive: true }, async (library, loader) => {
     const service = new SearchService(library.catalog, new IndexSource(library.paths.index, library.catalog, report.warn), loader, options);
     try {
       const all = Boolean(options.all);

@@ -1,7 +1,7 @@
 // `picsift serve`: argument handling only; src/server/serve.ts does the work.
 import type { Command } from 'commander';
 import { startServer } from '../../server/serve.js';
-import { contextOf } from '../context.js';
+import { contextOf, deviceOf } from '../context.js';
 import { watchConfig, type WatchCliOptions } from './watch.js';
 
 export async function serve(_options: unknown, cmd: Command): Promise<void> {
@@ -12,7 +12,7 @@ export async function serve(_options: unknown, cmd: Command): Promise<void> {
   const nice = process.env.PICSIFT_WATCH_NICE ? Number(process.env.PICSIFT_WATCH_NICE) : undefined;
   const watch = options.watch ? { ...watchConfig(options.watch === true ? [] : options.watch, options), nice } : undefined;
   const server = await startServer(
-    { ...options, watch, logLevel },
+    { ...options, device: deviceOf(context), watch, logLevel },
     { say: (line) => report.say(`picsift: ${line}`), warn: (line) => report.warn(`picsift: ${line}`) },
   );
   let stopping = false;

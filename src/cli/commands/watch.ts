@@ -8,7 +8,7 @@ export interface WatchCliOptions {
   rescan: number;
   settle: number;
   embedThreads?: number;
-  batchSize: number;
+  batchSize?: number;
   model?: string;
   dtype?: string;
 }
