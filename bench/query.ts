@@ -4,6 +4,7 @@
 //            ANN index, each timed
 //   reads    the catalogue reads a search makes, at that size
 //   warm     one process keeps the text encoder loaded: p50 of TextEncoder.encode +
+//            the relevance cut-off (its sample kept, as a server keeps it) +
 //            searchVectors over 100 queries
 //   cold     whole `picsift search-text` CLI processes
 //   tail     10,000 vectors committed after the index's watermark, scanned exactly
@@ -23,6 +24,8 @@ import { TextEncoder } from '../src/model/encoders.js';
 import { parseDtype, resolveModel } from '../src/model/model-files.js';
 import { searchVectors } from '../src/search/vector-search.js';
 import { attachPaths } from '../src/app/search-results.js';
+import { LibrarySample, SAMPLE_SIZE } from '../src/app/library-sample.js';
+import { relevanceCutoff } from '../src/search/relevance-cutoff.js';
 import { models, repoRoot } from '../scripts/paths.js';
 import { numberArg, parseArgs } from './args.js';
 import { quantile, report, round } from './stats.js';
@@ -135,6 +138,8 @@ async function catalogueReads(catalog: Catalog, index: AnnIndex | null): Promise
       for await (const page of catalog.vectors.tail(index?.manifest.upTo ?? 0)) void page;
     }),
     images_of_20: await latency(200, (i) => catalog.images.get(ids(i, 20))),
+    // The relevance cut-off's calibration sample: drawn per CLI search, once a minute by a server.
+    sample_for_cutoff: await latency(5, () => catalog.vectors.sample(SAMPLE_SIZE)),
     counts: await latency(5, () => catalog.images.counts()),
   };
 }
@@ -148,13 +153,21 @@ async function warmQueries(catalog: Catalog, index: AnnIndex | null, spinning: b
   const encode: number[] = [];
   const search: number[] = [];
   const total: number[] = [];
+  const cutoff: number[] = [];
+  // As SearchService does: the sample is kept (a warm server), each query scores it and sets its cut-off.
+  const sample = new LibrarySample();
+  const space = (await catalog.models.activeSpace())!.id;
+  await sample.scores(catalog.vectors, space, new Float32Array(dims));
   for (const query of queries) {
     const a = performance.now();
     const vector = await encoder.encode([query]);
     const b = performance.now();
-    await attachPaths(catalog.images, await searchVectors(catalog.vectors, index, vector, k));
+    const cut = relevanceCutoff(await sample.scores(catalog.vectors, space, vector)).score;
+    const b2 = performance.now();
+    await attachPaths(catalog.images, await searchVectors(catalog.vectors, index, vector, k), cut);
     const c = performance.now();
     encode.push(b - a);
+    cutoff.push(b2 - b);
     search.push(c - b);
     total.push(c - a);
   }
@@ -164,6 +177,7 @@ async function warmQueries(catalog: Catalog, index: AnnIndex | null, spinning: b
     p99_ms: round(quantile(total, 0.99), 2),
     encode_p50_ms: round(quantile(encode, 0.5), 2),
     search_p50_ms: round(quantile(search, 0.5), 3),
+    cutoff_p50_ms: round(quantile(cutoff, 0.5), 3),
     search_p99_ms: round(quantile(search, 0.99), 3),
     text_encoder_load_ms: round(loadMs, 0),
   };

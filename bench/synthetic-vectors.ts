@@ -89,6 +89,16 @@ export class SyntheticVectors {
     this.compose(n, 0x2000_0000, this.textShared, [0.45, 0.15, 0.15, 0.25], out, offset);
   }
 
+  /** The topic (0 … clusters − 1) of image number `n`: its true matches for a query of the same topic. */
+  imageTopic(n: number): number {
+    return Math.floor(mix(this.space.seed ^ 0x1000_0000, n)() * this.topics.length);
+  }
+
+  /** The topic of query number `n`. */
+  queryTopic(n: number): number {
+    return Math.floor(mix(this.space.seed ^ 0x2000_0000, n)() * this.topics.length);
+  }
+
   imageVector(n: number): Float32Array {
     const v = new Float32Array(this.space.dims);
     this.image(n, v);

@@ -47,6 +47,9 @@ test('scan, embed, index, status, search: the use cases the CLI and the server s
     failed: 0,
     indexed: 8,
     model: models.colorClip,
+    dtype: 'fp32',
+    library: library.paths.root,
+    spaces: [{ model: models.colorClip, dtype: 'fp32', dims: 6, state: 'active', vectors: 8, failed: 0, missing: 0 }],
   });
 
   const search = new SearchService(library.catalog, new IndexSource(library.paths.index, library.catalog), loader, {});

@@ -37,10 +37,14 @@ for (const dtype of ['fp32', 'q8']) {
       await catalog.close();
     }
 
-    const search = await cli('search-text', 'a photo of a dog', '--json', '-n', '7');
+    const search = await cli('search-text', 'a photo of a dog', '--json', '-n', '7', '--all');
     assert.equal(search.code, 0, search.stderr);
     const results = JSON.parse(search.stdout).results;
     assert.equal(results.length, 7);
     assert.ok(results.every((r: { score: number }) => Number.isFinite(r.score) && r.score <= 1 && r.score >= -1));
+    // Random weights: nothing really matches, so the adaptive cut-off shows few photos or none, never all.
+    const matches = JSON.parse((await cli('search-text', 'a photo of a dog', '--json', '-n', '1000')).stdout);
+    assert.equal(matches.cutoff.source, 'adaptive');
+    assert.ok(matches.results.length <= Math.max(2, photoCount / 10), `${matches.results.length} of ${photoCount} shown`);
   });
 }

@@ -4,7 +4,7 @@
 // what a person does with it, checked by what they would see.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, utimesSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
@@ -29,6 +29,8 @@ const suite = { after: (fn: () => Promise<void> | void) => void cleanups.push(fn
 before(async () => {
   const photos = join(work, 'photos');
   await writeColourPhotos(photos, PER_COLOUR);
+  // The reds were taken a month apart, from January 2020 (their file time dates them).
+  for (let i = 0; i < PER_COLOUR; i++) utimesSync(join(photos, `red-${i}.jpg`), new Date(2020, i, 15, 12), new Date(2020, i, 15, 12));
   const library = join(work, 'library');
   await indexWithCli(library, photos);
   // Registered but not embedded: what a library looks like while `embed` runs.
@@ -127,10 +129,10 @@ test('searching "red" shows the red thumbnails first, in rank order with scores'
     names.slice(0, PER_COLOUR).every((n) => n.startsWith('red-')),
     names.join(' '),
   );
-  const colours = await thumbnailColours(page, PER_COLOUR + 1);
+  const colours = await thumbnailColours(page, PER_COLOUR);
   assert.deepEqual(colours.slice(0, PER_COLOUR), Array(PER_COLOUR).fill('red'), 'what the thumbnails show');
-  assert.notEqual(colours[PER_COLOUR], 'red', 'the first photo after the red ones is another colour');
-  const captions = await page.$$eval('.caption', (cs) => cs.slice(0, 3).map((c) => c.textContent));
+  assert.equal(names.length, PER_COLOUR, 'the matches: the red photos, and only them');
+  const captions = await page.$$eval('.caption .line:first-child', (cs) => cs.slice(0, 3).map((c) => c.textContent));
   assert.match(captions[0]!, /^1red-\d+\.jpg1\.000$/);
   assert.equal(await page.inputValue('#q'), 'red');
   assert.equal(await page.title(), 'red — picsift');
@@ -180,7 +182,7 @@ test('"More like this" lists the photo\'s neighbours at a shareable URL; Back re
   await page.click('#like');
   await page.waitForURL(`${gallery.url}/?like=${first.id}`);
   await page.waitForFunction((name) => document.querySelector('#heading')?.textContent?.includes(name), first.name);
-  await page.waitForFunction(() => document.querySelectorAll('.tile').length >= 12);
+  await page.waitForFunction((n) => document.querySelectorAll('.tile').length >= n, PER_COLOUR - 1);
   const ids = await page.$$eval('.tile', (tiles) => tiles.map((t) => (t as HTMLElement).dataset.id));
   assert.ok(!ids.includes(first.id), 'the photo itself is not among its neighbours');
   assert.deepEqual(await thumbnailColours(page, PER_COLOUR - 1), Array(PER_COLOUR - 1).fill('red'));
@@ -252,7 +254,7 @@ test('Refine: "also" terms and filters narrow the grid, live in the address, and
     'the page shows the API ranking for the same refinements',
   );
   const names = await tileNames(page);
-  assert.equal(names.length, 6 * Object.keys(COLOURS).length, names.join(' '));
+  assert.equal(names.length, 6 * 2, `only the red and the blue ones match: ${names.join(' ')}`);
   assert.ok(
     names.every((n) => Number(/-(\d+)\.jpg$/.exec(n)![1]) >= 6),
     `only photos at least 102 px wide: ${names.join(' ')}`,
@@ -283,13 +285,15 @@ test('Refine: "also" terms and filters narrow the grid, live in the address, and
   await page.click('#r-clear');
   await page.waitForURL(`${gallery.url}/?q=red`);
   await page.waitForSelector('.tile');
-  assert.equal((await tileNames(page)).length, 60);
+  assert.equal((await tileNames(page)).length, PER_COLOUR);
   await done(page);
 });
 
 test('scrolling down loads the next page of results', async () => {
   const page = await newPage();
-  await search(page, gallery.url, 'yellow');
+  // The whole ranking (all=1): more than one page.
+  await page.goto(`${gallery.url}/?q=yellow&all=1`);
+  await page.waitForSelector('.tile');
   assert.equal(await page.locator('.tile').count(), 60);
   await page.evaluate(() => window.scrollTo(0, document.body.scrollHeight));
   await page.waitForFunction((all) => document.querySelectorAll('.tile').length === all, 6 * PER_COLOUR);
@@ -317,7 +321,7 @@ test('an empty library says so, plainly', async () => {
   const page = await newPage();
   await page.goto(`${empty.url}/`);
   await page.waitForSelector('#notice:not([hidden])');
-  assert.match((await page.textContent('#notice'))!, /This library is empty\. Add photos with picsift index/);
+  assert.match((await page.textContent('#notice'))!, /This library is empty: .*empty\. Add photos with picsift --library .*empty index/);
   assert.match((await page.textContent('#status'))!, /^0 images · 0 embedded · 0 pending · 0 failed$/);
   await page.fill('#q', 'red');
   await page.press('#q', 'Enter');
@@ -354,4 +358,129 @@ test('with a token, a ?token= link opens the gallery and the address bar forgets
   assert.equal(response?.status(), 401);
   assert.match((await stranger.textContent('body')) ?? '', /needs its token/);
   await context.close();
+});
+
+test('the cut-off: the matches first, "Show weaker results" adds the rest, dimmed below a line, and back', async () => {
+  const page = await newPage();
+  await search(page, gallery.url, 'red');
+  assert.equal(await page.locator('.tile').count(), PER_COLOUR);
+  const summary = (await page.textContent('#summary'))!;
+  assert.match(summary, /^12 matches · matches score at least 0\.\d{3} \(adapted to this search\)$/);
+  assert.match((await page.getAttribute('#summary', 'title'))!, /cosine similarity/);
+  assert.match((await page.getAttribute('.caption .score', 'title'))!, /^Similarity 1\.000: .* A match: matches score at least 0\.\d{3}/);
+  await page.click('#weaker');
+  await page.waitForURL(`${gallery.url}/?q=red&all=1`);
+  await page.waitForFunction(() => document.querySelectorAll('.tile').length === 60);
+  assert.equal(await page.locator('.tile.weaker').count(), 60 - PER_COLOUR);
+  // The line sits between the last match and the first weaker result.
+  const order = await page.$$eval('#results > li', (lis) =>
+    lis.map((li) => (li.classList.contains('divider') ? 'line' : li.querySelector('.weaker') ? 'weak' : 'match')),
+  );
+  assert.deepEqual(order.slice(0, PER_COLOUR + 2), [...Array(PER_COLOUR).fill('match'), 'line', 'weak']);
+  assert.match((await page.textContent('.divider'))!, /^Weaker results, below the cut-off \(0\.\d{3}\)$/);
+  assert.match((await page.textContent('#summary'))!, /^12 matches and 48 weaker results/);
+  assert.match((await page.getAttribute('.tile.weaker .score', 'title'))!, /Below the cut-off/);
+  await page.click('#weaker'); // now "Show matches only"
+  await page.waitForURL(`${gallery.url}/?q=red`);
+  await page.waitForFunction((n) => document.querySelectorAll('.tile').length === n, PER_COLOUR);
+  await done(page);
+});
+
+test('the sort toggle orders the matches by date taken, under a heading per month, and stays in the address', async () => {
+  const page = await newPage();
+  await search(page, gallery.url, 'red');
+  await page.click('button[data-sort="newest"]');
+  await page.waitForURL(`${gallery.url}/?q=red&sort=newest`);
+  await page.waitForSelector('.month');
+  const months = await page.$$eval('.month h2', (hs) => hs.map((h) => h.textContent));
+  assert.deepEqual(months, [
+    'December 2020',
+    'November 2020',
+    'October 2020',
+    'September 2020',
+    'August 2020',
+    'July 2020',
+    'June 2020',
+    'May 2020',
+    'April 2020',
+    'March 2020',
+    'February 2020',
+    'January 2020',
+  ]);
+  assert.deepEqual(
+    await tileNames(page),
+    Array.from({ length: PER_COLOUR }, (_, i) => `red-${PER_COLOUR - 1 - i}.jpg`),
+  );
+  assert.equal(await page.getAttribute('button[data-sort="newest"]', 'aria-pressed'), 'true');
+  // Each heading is followed by the photo of its month.
+  const pairs = await page.$$eval('#results > li', (lis) =>
+    lis.map((li) => li.querySelector('h2')?.textContent ?? li.querySelector('.date')?.textContent),
+  );
+  assert.deepEqual(pairs.slice(0, 4), ['December 2020', '2020-12-15', 'November 2020', '2020-11-15']);
+
+  await page.click('button[data-sort="oldest"]');
+  await page.waitForURL(`${gallery.url}/?q=red&sort=oldest`);
+  await page.waitForFunction(() => document.querySelector('.month h2')?.textContent === 'January 2020');
+  assert.equal((await tileNames(page))[0], 'red-0.jpg');
+  await page.reload();
+  await page.waitForSelector('.tile');
+  assert.equal(await page.getAttribute('button[data-sort="oldest"]', 'aria-pressed'), 'true');
+  await page.click('button[data-sort="score"]');
+  await page.waitForURL(`${gallery.url}/?q=red`);
+  await page.waitForFunction(() => document.querySelectorAll('.tile').length > 0 && document.querySelectorAll('.month').length === 0);
+  await done(page);
+});
+
+test('a bad parameter in the address shows the server’s message, not "No results."', async () => {
+  const page = await newPage();
+  page.on('console', () => {}); // the refused request is logged by the browser as a failed load
+  for (const [query, message] of [
+    ['after=tomorrow', /^The server refused this search: after must be a date like 2021-06-05/],
+    ['sort=sideways', /^The server refused this search: querystring\/sort must be equal to one of the allowed values/],
+    ['minWidth=wide', /^The server refused this search: minWidth must be a whole number/],
+  ] as const) {
+    await page.goto(`${gallery.url}/?q=red&${query}`);
+    await page.waitForSelector('#notice.error');
+    // The status arrives meanwhile and must not replace the message.
+    await page.waitForFunction(() => /images/.test(document.querySelector('#status')?.textContent ?? ''));
+    assert.match((await page.textContent('#notice'))!, message, query);
+    assert.equal(await page.locator('.tile').count(), 0);
+  }
+  await page.context().close();
+});
+
+test('every tile names its file, its folder and its date, on a laptop and on a phone', async () => {
+  for (const viewport of [
+    { width: 1280, height: 800 },
+    { width: 390, height: 844 },
+  ]) {
+    const page = await newPage(viewport);
+    await page.goto(`${gallery.url}/?q=red&sort=oldest`);
+    await page.waitForSelector('.tile');
+    const first = await page.$eval('.tile', (tile) => {
+      const part = (selector: string) => {
+        const el = tile.querySelector(selector) as HTMLElement;
+        return { text: el.textContent, width: el.getBoundingClientRect().width };
+      };
+      return { name: part('.name'), folder: part('.folder'), date: part('.date'), title: (tile as HTMLElement).title };
+    });
+    assert.equal(first.name.text, 'red-0.jpg');
+    assert.equal(first.folder.text, 'photos');
+    assert.equal(first.date.text, '2020-01-15');
+    for (const part of [first.name, first.folder, first.date])
+      assert.ok(part.width > 10, `${JSON.stringify(part)} is shown at ${viewport.width} px`);
+    assert.equal(first.title, join(work, 'photos', 'red-0.jpg'));
+    await done(page);
+  }
+});
+
+test('a Hebrew query on the English-only model runs, and the page says so and names a multilingual model', async () => {
+  const page = await newPage();
+  await page.goto(`${gallery.url}/?q=${encodeURIComponent('אדום')}`);
+  await page.waitForSelector('#notice.language');
+  const text = (await page.textContent('#notice'))!;
+  assert.match(text, /This model cannot read this query well\. The library's model .*color-clip reads English only/);
+  assert.match(text, /onnx-community\/siglip2-base-patch16-224-ONNX/);
+  assert.match(text, /picsift reembed --model onnx-community\/siglip2-base-patch16-224-ONNX --switch/);
+  await done(page);
 });

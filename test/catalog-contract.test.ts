@@ -17,6 +17,8 @@ import {
   CatalogBusyError,
   ModelMismatchError,
   NO_EXIF,
+  SpaceIncompleteError,
+  SpaceStateError,
   type CatalogRow,
   type EmbeddedImage,
   type ExifFacts,
@@ -687,6 +689,198 @@ for (const backend of BACKENDS) {
       assert.deepEqual((await again.maintenance.settings()).spaces, [{ id: 1, model, state: 'active' }]);
     });
 
+    test('vector spaces: a building space fills through its own queue, unseen by search, and switches in one step when complete', async (t) => {
+      const { catalog } = await fresh(t, backend);
+      const oldModel = { id: 'test-model', dtype: 'fp32', dims: 3 };
+      const newModel = { id: 'new-model', dtype: 'q8', dims: 2 };
+      await register(catalog, [file('/p/a.jpg'), file('/p/b.jpg'), file('/p/c.jpg'), file('/p/d.jpg')]);
+      await embed(catalog, {
+        '/p/a.jpg': { vector: unit(1, 0, 0) },
+        '/p/b.jpg': { vector: unit(0, 1, 0) },
+        '/p/c.jpg': { vector: unit(0, 0, 1) },
+      });
+      const [a, b, c, d] = await Promise.all(['/p/a.jpg', '/p/b.jpg', '/p/c.jpg', '/p/d.jpg'].map((p) => idOf(catalog, p)));
+
+      await assert.rejects(
+        catalog.models.beginSpace(oldModel),
+        (err: Error) => err instanceof SpaceStateError && /already the library's model/.test(err.message),
+      );
+      const space = await catalog.models.beginSpace(newModel);
+      assert.deepEqual(space, { id: 2, model: newModel, state: 'building' });
+      assert.deepEqual(await catalog.models.beginSpace({ ...newModel }), space, 'an unfinished space is resumed');
+      await assert.rejects(catalog.models.beginSpace({ id: 'third', dtype: 'fp32', dims: 4 }), (err: Error) => {
+        assert.ok(err instanceof SpaceStateError);
+        assert.match(err.message, /already being re-embedded with new-model \(q8, 2-d\)/);
+        assert.match(err.message, /picsift reembed --model new-model --dtype q8/);
+        return true;
+      });
+      assert.deepEqual(await catalog.models.spaces(), [
+        { id: 1, model: oldModel, state: 'active' },
+        { id: 2, model: newModel, state: 'building' },
+      ]);
+      assert.deepEqual(await catalog.models.spaceProgress(2), { embedded: 3, done: 0, failed: 0, missing: 3 });
+
+      // A first run embeds a and fails b, then is killed before c.
+      const first = catalog.spaceQueue(2);
+      assert.equal(await first.pendingCount(), 3);
+      const claimed = await first.claim(2);
+      assert.deepEqual(
+        claimed.map((r) => r.id),
+        [a, b],
+      );
+      const as = (r: { id: number; size: number; mtimeMs: number }, vector: Float32Array): EmbeddedImage => ({
+        id: r.id,
+        size: r.size,
+        mtimeMs: r.mtimeMs,
+        vector,
+        width: 1,
+        height: 1,
+        contentHash: `hash of /p/${r.id}`,
+      });
+      assert.deepEqual(await first.commit([as(claimed[0], unit(1, 1))], [{ id: b, reason: 'too odd for the new model' }]), {
+        embedded: 1,
+        failed: 1,
+        lost: 0,
+      });
+      await first.close();
+
+      // Search is untouched: the active space, its model and its vectors.
+      assert.deepEqual(await catalog.models.model(), oldModel);
+      assert.deepEqual((await catalog.models.activeSpace())?.id, 1);
+      assert.equal(bytes((await catalog.vectors.vectorsOf([a])).get(a)!.vector), bytes(unit(1, 0, 0)));
+      assert.deepEqual(
+        (await allPages(catalog.vectors.tail(0))).flat().map((v) => v.vector.length),
+        [3, 3, 3],
+      );
+      assert.equal(bytes((await catalog.vectorsIn(2).vectorsOf([a])).get(a)!.vector), bytes(unit(1, 1)));
+      assert.deepEqual(
+        (await allPages(catalog.vectorsIn(2).tail(0))).flat().map((v) => v.id),
+        [a],
+      );
+
+      await assert.rejects(catalog.models.activateSpace(2), (err: Error) => {
+        assert.ok(err instanceof SpaceIncompleteError);
+        assert.equal(err.missing, 1);
+        assert.match(err.message, /1 embedded image still lacks its vector; run `picsift reembed --model new-model --dtype q8`/);
+        return true;
+      });
+
+      // The next run takes up what is left; identical content reuses this space's vector.
+      const second = catalog.spaceQueue(2);
+      t.after(() => second.close());
+      assert.deepEqual(
+        (await second.claim(10)).map((r) => r.id),
+        [c],
+      );
+      assert.equal(
+        bytes((await second.vectorForContent('hash of /p/a.jpg'))!.vector),
+        bytes(unit(1, 1)),
+        "this space's vector, not the active one's",
+      );
+      assert.equal(await second.vectorForContent('hash of /p/c.jpg'), null, 'c has no vector in this space yet');
+      assert.deepEqual(await second.commit([as({ id: c, size: 100, mtimeMs: T0 }, unit(0, 1))], []), { embedded: 1, failed: 0, lost: 0 });
+      assert.deepEqual(await catalog.models.spaceProgress(2), { embedded: 3, done: 2, failed: 1, missing: 0 });
+
+      // An image embedded meanwhile (in the active space) needs a vector in the new one too.
+      await embed(catalog, { '/p/d.jpg': { vector: unit(1, 1, 1) } });
+      assert.deepEqual(await catalog.models.spaceProgress(2), { embedded: 4, done: 2, failed: 1, missing: 1 });
+      await assert.rejects(catalog.models.activateSpace(2), SpaceIncompleteError);
+      assert.deepEqual(
+        (await second.claim(10)).map((r) => r.id),
+        [d],
+      );
+      await second.commit([as({ id: d, size: 100, mtimeMs: T0 }, unit(1, -1))], []);
+
+      // verify checks every space: a vector of the wrong width in the building space is found.
+      const wrong = catalog.spaceQueue(2);
+      assert.deepEqual(await wrong.retryFailed(), 1);
+      const [retried] = await wrong.claim(1);
+      assert.equal(retried.id, b);
+      await wrong.commit([as(retried, unit(1, 2, 2))], []);
+      assert.deepEqual(
+        (await catalog.maintenance.verify()).map((p) => [p.kind, p.imageId, p.space]),
+        [['vector-wrong-dims', b, 2]],
+      );
+      await catalog.maintenance.repair(await catalog.maintenance.verify());
+      assert.equal(await statusOf(catalog, '/p/b.jpg'), 'embedded', 'a problem in a building space does not re-queue the image');
+      assert.deepEqual(await catalog.models.spaceProgress(2), { embedded: 4, done: 3, failed: 0, missing: 1 });
+      const third = catalog.spaceQueue(2);
+      t.after(() => third.close());
+      assert.deepEqual(
+        (await third.claim(10)).map((r) => r.id),
+        [b],
+      );
+      await third.commit([], [{ id: b, reason: 'too odd for the new model' }]);
+
+      await catalog.models.activateSpace(2);
+      assert.deepEqual(await catalog.models.model(), newModel);
+      assert.deepEqual(await catalog.models.spaces(), [
+        { id: 1, model: oldModel, state: 'retired' },
+        { id: 2, model: newModel, state: 'active' },
+      ]);
+      assert.equal(bytes((await catalog.vectors.vectorsOf([a])).get(a)!.vector), bytes(unit(1, 1)), 'search now reads the new space');
+      assert.equal(bytes((await catalog.vectorsIn(1).vectorsOf([a])).get(a)!.vector), bytes(unit(1, 0, 0)), 'the old vectors are kept');
+      assert.deepEqual((await catalog.images.failures()).failed, [
+        { id: b, path: '/p/b.jpg', reason: 'with new-model: too odd for the new model' },
+      ]);
+      assert.deepEqual(await catalog.images.counts(), { images: 4, embedded: 3, pending: 0, failed: 1 });
+      assert.deepEqual(await catalog.maintenance.verify(), []);
+      await catalog.models.activateSpace(2); // already active: nothing to do
+
+      // Back to the old model: its retired space is revived with its vectors, complete already.
+      await assert.rejects(catalog.models.beginSpace(newModel), /already the library's model/);
+      assert.deepEqual(await catalog.models.beginSpace(oldModel), { id: 1, model: oldModel, state: 'building' });
+      assert.deepEqual(await catalog.models.spaceProgress(1), { embedded: 3, done: 3, failed: 0, missing: 0 });
+      await assert.rejects(catalog.models.dropSpace(2), /active model/);
+      assert.equal(await catalog.models.dropSpace(1), 3);
+      assert.deepEqual(await catalog.models.spaces(), [{ id: 2, model: newModel, state: 'active' }]);
+      assert.deepEqual(await catalog.maintenance.verify(), []);
+      await assert.rejects(catalog.models.activateSpace(1), SpaceStateError);
+    });
+
+    test('vector spaces: a space commit for an image whose file changed after the claim is lost', async (t) => {
+      const { catalog } = await fresh(t, backend);
+      await register(catalog, [file('/p/a.jpg')]);
+      await embed(catalog, { '/p/a.jpg': { vector: unit(1, 0, 0) } });
+      const space = await catalog.models.beginSpace({ id: 'new-model', dtype: 'fp32', dims: 2 });
+      const queue = catalog.spaceQueue(space.id);
+      t.after(() => queue.close());
+      const [claimed] = await queue.claim(1);
+      assert.deepEqual(await register(catalog, [file('/p/a.jpg', 555)]), { added: 0, skipped: 0, changed: 1, unchanged: 0 });
+      const stale = { id: claimed.id, size: 100, mtimeMs: T0, vector: unit(1, 0), width: 1, height: 1, contentHash: 'old' };
+      assert.deepEqual(await queue.commit([stale], [{ id: claimed.id, reason: 'x' }]), { embedded: 0, failed: 0, lost: 2 });
+      assert.deepEqual(await catalog.models.spaceProgress(space.id), { embedded: 0, done: 0, failed: 0, missing: 0 });
+    });
+
+    test('sample: every vector of a small space, an even spread of a large one, the same each time', async (t) => {
+      const { catalog } = await fresh(t, backend);
+      await register(
+        catalog,
+        Array.from({ length: 40 }, (_, i) => file(`/p/${i}.jpg`)),
+      );
+      const outcomes: Record<string, Outcome> = {};
+      for (let i = 0; i < 40; i++) outcomes[`/p/${i}.jpg`] = i === 7 ? { fail: 'broken' } : { vector: unit(1, i, 0) };
+      await embed(catalog, outcomes);
+      const all = await catalog.vectors.sample(100);
+      assert.equal(all.length, 39);
+      assert.equal(new Set(all.map((v) => v.id)).size, 39);
+      // Runs of consecutive images at evenly spaced points (two runs of eight here).
+      const some = await catalog.vectors.sample(16);
+      assert.equal(some.length, 16);
+      const ids = some.map((v) => v.id).sort((x, y) => x - y);
+      assert.equal(new Set(ids).size, ids.length);
+      assert.ok(ids[ids.length - 1] - ids[0] >= 20, `spread over the library: ${ids.join(' ')}`);
+      assert.ok(!ids.includes(await idOf(catalog, '/p/7.jpg')), 'only embedded images');
+      assert.deepEqual(
+        (await catalog.vectors.sample(16)).map((v) => v.id),
+        some.map((v) => v.id),
+      );
+      assert.equal((await catalog.vectors.sample(5)).length, 5);
+      const [first] = await allPages(catalog.vectors.tail(0));
+      const stored = new Map(first.map((v) => [v.id, bytes(v.vector)]));
+      for (const v of some) assert.equal(bytes(v.vector), stored.get(v.id));
+    });
+
     test('the identity is stable across reopening and differs between catalogues', async (t) => {
       const target = await backend.target(t);
       const catalog = await open(t, target);
@@ -711,6 +905,7 @@ for (const backend of BACKENDS) {
         return true;
       });
       await assert.rejects(catalog.lock('embed', 'embed'), CatalogBusyError);
+      await assert.rejects(catalog.lock('reembed', 'reembed'), CatalogBusyError);
       await holder.release();
       const mine = await catalog.lock('alone', 'forget');
       await mine.release();
@@ -728,6 +923,19 @@ for (const backend of BACKENDS) {
         await assert.rejects(catalog.lock('embed', 'embed'), CatalogBusyError);
       }
       await worker.release();
+
+      // One re-embedding at a time; on PostgreSQL, embed workers go on beside it.
+      const reembed = await holdLockInChild(t, target, 'reembed', 'reembed');
+      await assert.rejects(
+        catalog.lock('reembed', 'reembed'),
+        (err: Error) => err instanceof CatalogBusyError && /reembed/.test(err.message),
+      );
+      if (backend.name === 'postgres') {
+        const embedWorker = await catalog.lock('embed', 'embed');
+        await embedWorker.release();
+        await assert.rejects(catalog.lock('alone', 'use-model'), CatalogBusyError);
+      }
+      await reembed.release();
     });
   });
 }

@@ -35,7 +35,7 @@ test('index colours mixed with real photos, then search by colour name', async (
   const status = await cli('status', '--json');
   assert.equal(status.code, 0, status.stderr);
   const s = JSON.parse(status.stdout);
-  assert.deepEqual(Object.keys(s), ['images', 'embedded', 'pending', 'failed', 'indexed', 'model']);
+  assert.deepEqual(Object.keys(s), ['images', 'embedded', 'pending', 'failed', 'indexed', 'model', 'dtype', 'library', 'spaces']);
   assert.equal(s.images, 6 * PER_COLOUR + 86);
   assert.equal(s.pending, 0);
   assert.equal(s.embedded + s.failed, s.images);
@@ -46,12 +46,12 @@ test('index colours mixed with real photos, then search by colour name', async (
     const r = await cli('search-text', colour, '--json', '-n', '5');
     assert.equal(r.code, 0, r.stderr);
     const out = JSON.parse(r.stdout);
-    assert.deepEqual(Object.keys(out), ['query', 'model', 'results']);
+    assert.deepEqual(Object.keys(out), ['query', 'model', 'cutoff', 'matches', 'weaker', 'sort', 'results']);
     assert.equal(out.query, colour);
     assert.equal(out.model, models.colorClip);
     assert.equal(out.results.length, 5);
     out.results.forEach((hit: Record<string, unknown>, i: number) => {
-      assert.deepEqual(Object.keys(hit), ['rank', 'id', 'path', 'score']);
+      assert.deepEqual(Object.keys(hit), ['rank', 'id', 'path', 'score', 'date', 'match']);
       assert.equal(hit.rank, i + 1);
       assert.ok(String(hit.path).startsWith(join(colours, `${colour}-`)), `${colour} result ${i + 1} is ${hit.path}`);
       if (i > 0) assert.ok((hit.score as number) <= out.results[i - 1].score);

@@ -132,7 +132,7 @@ test(
 
     // The server, started before any vector existed, finds the last one committed, without a restart.
     const [last] = await query<{ id: number }>(url, `SELECT id FROM images ORDER BY embedded_at DESC, id DESC LIMIT 1`);
-    const found = await fetch(`${serve.url}/api/search?q=photo&addImage=1000:${last.id}&k=1`).then(
+    const found = await fetch(`${serve.url}/api/search?q=photo&addImage=1000:${last.id}&k=1&all=1`).then(
       (r) => r.json() as Promise<{ results: { id: number }[] }>,
     );
     assert.equal(found.results[0]?.id, Number(last.id));
@@ -217,7 +217,7 @@ test('migrate carries a library SQLite → PostgreSQL → SQLite with every row 
   }
   // The copy searches as the original does once its index is built.
   assert.equal((await runCli(['--library', join(dir, 'back'), 'build-index'])).code, 0);
-  const query = ['search-text', 'a photo', '--json', '-n', '5'];
+  const query = ['search-text', 'a photo', '--json', '-n', '5', '--all'];
   assert.deepEqual(
     JSON.parse((await runCli(['--library', join(dir, 'back'), ...query])).stdout).results,
     JSON.parse((await runCli(['--library', source, ...query])).stdout).results,

@@ -59,7 +59,7 @@ const colourOf = (path: string) => /(red|green|blue|yellow)[^/]*$/.exec(path)?.[
 const q = encodeURIComponent;
 
 test('combined queries: add and subtract texts and catalogued images, with weights', async (t) => {
-  const body = await ok(t, '/api/search?q=red&subtract=green&k=100');
+  const body = await ok(t, '/api/search?q=red&subtract=green&k=100&all=1');
   const colours = body.results.map((r) => colourOf(r.path));
   assert.ok(colours.indexOf('yellow') > colours.lastIndexOf('red'), colours.join(' '));
   assert.deepEqual(
@@ -93,7 +93,7 @@ test('threshold and filters on /api/search, K results through the index', async 
     camera.results.map((r) => r.path),
     [join(folderB, 'cam-red.jpg')],
   );
-  const png = await ok(t, '/api/search?q=red&format=png&minWidth=400&minHeight=300');
+  const png = await ok(t, '/api/search?q=red&format=png&minWidth=400&minHeight=300&all=1');
   assert.deepEqual(
     png.results.map((r) => r.path),
     [join(folderB, 'big-blue.png')],

@@ -25,15 +25,16 @@ before(async () => {
 
 const cli = (...args: string[]) => runCli(['--library', library, ...args]);
 
-async function searchJson(args: string[], env: Record<string, string> = {}) {
-  const r = await runCli(['--library', library, ...args, '--json'], env);
+/** The whole ranking (--all): these tests are about ranking and filtering, not the relevance cut-off. */
+async function searchJson(args: string[], env: Record<string, string> = {}, all = true) {
+  const r = await runCli(['--library', library, ...args, '--json', ...(all ? ['--all'] : [])], env);
   assert.equal(r.code, 0, r.stderr);
   const out = JSON.parse(r.stdout) as {
     query: string;
     model: string;
-    results: { rank: number; id: number; path: string; score: number }[];
+    results: { rank: number; id: number; path: string; score: number; match: boolean }[];
   };
-  assert.deepEqual(Object.keys(out), ['query', 'model', 'results']);
+  assert.deepEqual(Object.keys(out), ['query', 'model', 'cutoff', 'matches', 'weaker', 'sort', 'results']);
   return out;
 }
 
@@ -114,11 +115,11 @@ test('search-image with a catalogue id uses its stored vector and leaves it out'
 
 test('--threshold drops results scoring below it', async () => {
   const all = await searchJson(['search-text', 'red', '-n', '100']);
-  const above = await searchJson(['search-text', 'red', '-n', '100', '--threshold', '0.9']);
+  const above = await searchJson(['search-text', 'red', '-n', '100', '--threshold', '0.9'], {}, false);
   assert.ok(above.results.length > 0 && above.results.length < all.results.length);
   assert.ok(above.results.every((r) => r.score >= 0.9 && colourOf(r.path) === 'red'));
   assert.equal(above.results.length, all.results.filter((r) => r.score >= 0.9).length);
-  const image = await searchJson(['search-image', join(outside, 'query-red.jpg'), '--threshold', '0.999999', '-n', '100']);
+  const image = await searchJson(['search-image', join(outside, 'query-red.jpg'), '--threshold', '0.999999', '-n', '100'], {}, false);
   assert.ok(image.results.every((r) => r.score >= 0.999999));
   const bad = await cli('search-text', 'red', '--threshold', 'high');
   assert.notEqual(bad.code, 0);

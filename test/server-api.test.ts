@@ -93,15 +93,16 @@ after(() => server?.close());
 
 describe('search', () => {
   test('GET /api/search?q=red&k=5 returns the red photos, shaped like search-text --json plus a thumbnail', async () => {
-    const r = await get('/api/search?q=red&k=5');
+    // all=1: the five best whatever the cut-off (the fourth is only half red).
+    const r = await get('/api/search?q=red&k=5&all=1');
     assert.equal(r.status, 200, r.text);
     const body = r.json() as { query: string; model: string; results: Record<string, unknown>[] };
-    assert.deepEqual(Object.keys(body), ['query', 'model', 'results']);
+    assert.deepEqual(Object.keys(body), ['query', 'model', 'cutoff', 'matches', 'weaker', 'sort', 'results']);
     assert.equal(body.query, 'red');
     assert.equal(body.model, models.colorClip);
     assert.equal(body.results.length, 5);
     body.results.forEach((hit, i) => {
-      assert.deepEqual(Object.keys(hit), ['rank', 'id', 'path', 'score', 'thumbnail']);
+      assert.deepEqual(Object.keys(hit), ['rank', 'id', 'path', 'score', 'date', 'match', 'thumbnail']);
       assert.equal(hit.rank, i + 1);
       assert.equal(hit.thumbnail, `/api/images/${hit.id}/thumbnail`);
     });
@@ -116,7 +117,7 @@ describe('search', () => {
     assert.equal(body.results[3].path, join(photos, 'rotated.jpg'));
 
     // Exactly what the CLI answers, apart from the thumbnail URL.
-    const cli = await runCli(['--library', library, 'search-text', 'red', '--json', '-n', '5']);
+    const cli = await runCli(['--library', library, 'search-text', 'red', '--json', '-n', '5', '--all']);
     assert.equal(cli.code, 0, cli.stderr);
     const expected = JSON.parse(cli.stdout) as typeof body;
     assert.deepEqual(
@@ -126,8 +127,8 @@ describe('search', () => {
   });
 
   test('k defaults to 20 and may be 1000; q of 500 characters is accepted', async () => {
-    assert.equal(((await get('/api/search?q=blue')).json() as { results: unknown[] }).results.length, 20);
-    const all = (await get('/api/search?q=blue&k=1000')).json() as { results: unknown[] };
+    assert.equal(((await get('/api/search?q=blue&all=1')).json() as { results: unknown[] }).results.length, 20);
+    const all = (await get('/api/search?q=blue&k=1000&all=1')).json() as { results: unknown[] };
     assert.equal(all.results.length, (await libraryStatus(server.library.catalog, server.library.paths)).embedded);
     assert.equal((await get(`/api/search?q=${'b'.repeat(500)}&k=1`)).status, 200);
   });
@@ -153,10 +154,10 @@ describe('search', () => {
 
   test('GET /api/similar/:id returns the nearest images to its own vector, without itself', async () => {
     const id = ids['red-1.jpg'];
-    const r = await get(`/api/similar/${id}?k=3`);
+    const r = await get(`/api/similar/${id}?k=3&all=1`);
     assert.equal(r.status, 200, r.text);
     const body = r.json() as { id: number; model: string; results: { rank: number; id: number; path: string }[] };
-    assert.deepEqual(Object.keys(body), ['id', 'model', 'results']);
+    assert.deepEqual(Object.keys(body), ['id', 'model', 'cutoff', 'matches', 'weaker', 'sort', 'results']);
     assert.equal(body.id, id);
     assert.equal(body.model, models.colorClip);
     assert.deepEqual(
@@ -301,7 +302,19 @@ describe('images', () => {
     assert.equal(cli.code, 0, cli.stderr);
     // status --json's keys first, then what runs in the background (no watcher here; the index refresher).
     const { watch, index, ...counts } = r.json() as Record<string, unknown>;
-    assert.deepEqual(Object.keys(r.json() as object), ['images', 'embedded', 'pending', 'failed', 'indexed', 'model', 'watch', 'index']);
+    assert.deepEqual(Object.keys(r.json() as object), [
+      'images',
+      'embedded',
+      'pending',
+      'failed',
+      'indexed',
+      'model',
+      'dtype',
+      'library',
+      'spaces',
+      'watch',
+      'index',
+    ]);
     assert.deepEqual(counts, JSON.parse(cli.stdout));
     assert.equal(watch, null);
     assert.equal((index as { building: boolean }).building, false);
@@ -552,7 +565,17 @@ describe('serving a live library', () => {
   test('an empty library is served without a model download, and says so', async (t) => {
     const empty = await serve(t, { library: join(work, 'empty') });
     const { watch: _w, index: _i, ...status } = (await rawGet(empty.url, '/api/status')).json() as Record<string, unknown>;
-    assert.deepEqual(status, { images: 0, embedded: 0, pending: 0, failed: 0, indexed: 0, model: null });
+    assert.deepEqual(status, {
+      images: 0,
+      embedded: 0,
+      pending: 0,
+      failed: 0,
+      indexed: 0,
+      model: null,
+      dtype: null,
+      library: join(work, 'empty'),
+      spaces: [],
+    });
     const search = await rawGet(empty.url, '/api/search?q=red');
     assert.equal(search.status, 200);
     assert.deepEqual((search.json() as { results: unknown[] }).results, []);

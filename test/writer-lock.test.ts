@@ -26,7 +26,7 @@ test('a second writer is refused at once; readers work during an embed', { timeo
   assert.match(second.stderr, /another picsift process \(pid \d+, embed, since .*\) is writing library/);
   t.diagnostic(`second writer refused after ${waited} ms`);
 
-  const search = await runCli([...lib, 'search-text', 'a ship', '--json', '-n', '5']);
+  const search = await runCli([...lib, 'search-text', 'a ship', '--json', '-n', '5', '--all']);
   assert.equal(search.code, 0, search.stderr);
   assert.equal(JSON.parse(search.stdout).results.length, 5, 'search sees the vectors committed so far');
   assert.equal(first.child.exitCode, null, 'the first embed was still running during these checks');

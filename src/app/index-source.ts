@@ -5,6 +5,7 @@
 import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Catalog } from '../catalog/ports.js';
+import type { ModelIdentity } from '../catalog/types.js';
 import { AnnIndex, IndexDamagedError, type IndexIdentity } from '../index/ann-index.js';
 
 export class IndexSource {
@@ -21,17 +22,20 @@ export class IndexSource {
     private readonly warn: (line: string) => void = () => {},
   ) {}
 
-  /** The identity an index must carry to be used, or null while the library has no model. */
-  async identity(): Promise<IndexIdentity | null> {
-    const model = await this.catalog.models.model();
+  /**
+   * The identity an index must carry to be used, or null while the library has no
+   * model: of `model` (the space a search keeps to), else of the library's model now.
+   */
+  async identity(forModel?: ModelIdentity): Promise<IndexIdentity | null> {
+    const model = forModel ?? (await this.catalog.models.model());
     if (!model) return null;
     this.catalogId ??= await this.catalog.identity();
     return { catalogId: this.catalogId, model };
   }
 
-  /** The current index, or null when there is none that fits (search is then exact). */
-  async current(): Promise<AnnIndex | null> {
-    const identity = await this.identity();
+  /** The current index (of `model`'s vectors, by default the library's model), or null when there is none that fits (search is then exact). */
+  async current(model?: ModelIdentity): Promise<AnnIndex | null> {
+    const identity = await this.identity(model);
     if (!identity) return null;
     const key = `${this.manifestStamp()}|${identity.catalogId}|${JSON.stringify(identity.model)}`;
     if (key !== this.openedFor) {

@@ -3,24 +3,28 @@
 // library's model, and is ranked over the catalogue with filters and a cut-off.
 // The CLI makes one for a single query; the server keeps one warm, so the text
 // encoder is loaded once (and reloaded if the library changes model).
-import type { Catalog } from '../catalog/ports.js';
-import type { ImageRecord, ImageStatus } from '../catalog/types.js';
+import type { Catalog, VectorStore } from '../catalog/ports.js';
+import type { ImageRecord, ImageStatus, VectorSpace } from '../catalog/types.js';
 import type { ImageEncoder, TextEncoder } from '../model/encoders.js';
-import type { ModelSpec } from '../model/model-files.js';
+import { parseDtype, type ModelSpec } from '../model/model-files.js';
+import { vocabularyScripts, type VocabularyScripts } from '../model/vocabulary-scripts.js';
+import { relevanceCutoff } from '../search/relevance-cutoff.js';
 import { embedImageFile } from './image-query.js';
 import type { IndexSource } from './index-source.js';
+import { languageNotice, scriptsOf, type LanguageNotice } from './language-notice.js';
+import { LibrarySample } from './library-sample.js';
 import { chooseModel, type ModelRequest } from './model-choice.js';
 import type { ModelLoader } from './model-loader.js';
 import { queryVector, type WeightedTerm } from './query-terms.js';
-import { rankByVector, type RankOptions } from './ranking.js';
-import type { SearchResult } from './search-results.js';
+import { rankByVector, type Cutoff, type RankedResults, type RankOptions } from './ranking.js';
 
-export interface Ranking {
+export interface Ranking extends RankedResults {
   /** The model whose vectors were searched (the library's; the requested one while it has none). */
   model: string;
-  results: SearchResult[];
   /** True when the library has no embedded image yet (the front end says how to index). */
   empty?: boolean;
+  /** Said when the query is in a script the model was not trained on (the search still runs). */
+  notice?: LanguageNotice;
 }
 
 /** Statuses of images that exist as far as search and the gallery are concerned. */
@@ -37,6 +41,10 @@ interface Loaded<T extends Encoder> {
 export class SearchService {
   /** Shared by concurrent searches, so a model is loaded once even when several queries wait for it. */
   private readonly encoders = new Map<EncoderKind, Loaded<Encoder>>();
+  /** What the cut-off calibrates against, kept while the server runs. */
+  private readonly sample = new LibrarySample();
+  /** Which scripts each model's vocabulary reads, by model id and dtype (read once). */
+  private readonly vocabularies = new Map<string, Promise<VocabularyScripts | null>>();
 
   constructor(
     readonly catalog: Catalog,
@@ -58,35 +66,79 @@ export class SearchService {
   /**
    * Ranks by the combined query. Image terms may be catalogue ids, or files
    * (embedded on the fly, never added to the library) where the front end allows them.
+   * The whole search keeps to the space that was active when it began, so a model
+   * switch meanwhile never mixes two models' vectors in one answer.
    */
   async search(terms: readonly WeightedTerm[], options: RankOptions): Promise<Ranking> {
     const spec = await this.spec();
+    const space = await this.catalog.models.activeSpace();
     // No model recorded means no vectors: nothing to rank, and no reason to load one.
-    if (!(await this.catalog.models.model())) return { model: spec.id, results: [], empty: true };
+    if (!space) return { model: spec.id, ...nothingFound(options) };
+    const searched = specOf(space);
+    const store = this.catalog.vectorsIn(space.id);
     const needs = (kind: 'text' | 'file'): boolean =>
       terms.some((t) => (kind === 'text' ? 'text' in t.source : 'image' in t.source && 'path' in t.source.image));
     // The encoders load (in their own threads) while the catalogue and the index are read.
-    const loading = Promise.all([needs('text') ? this.textEncoder(spec) : null, needs('file') ? this.imageEncoder(spec) : null]);
+    const loading = Promise.all([needs('text') ? this.textEncoder(searched) : null, needs('file') ? this.imageEncoder(searched) : null]);
     loading.catch(() => {}); // awaited below
-    const [embedded] = await Promise.all([this.catalog.vectors.hasEmbedded(), this.index.current()]);
-    if (!embedded) return { model: spec.id, results: [], empty: true };
+    // So is the cut-off's sample (a command-line search draws it afresh).
+    const [embedded] = await Promise.all([
+      this.catalog.vectors.hasEmbedded(),
+      this.index.current(space.model),
+      this.sample.prepare(store, space.id),
+    ]);
+    if (!embedded) return { model: spec.id, ...nothingFound(options) };
     const [text, image] = await loading;
-    const vector = await queryVector(this.catalog, terms, {
+    const vector = await queryVector({ vectors: store, images: this.catalog.images }, terms, {
       encodeTexts: (texts) => text!.encode(texts),
       encodeImageFile: image ? (path) => embedImageFile(image, path) : undefined,
     });
-    return { model: spec.id, results: await rankByVector(this.catalog, await this.index.current(), vector, options) };
+    const notice = await this.languageNotice(searched, terms);
+    const ranked = await this.rank(space, store, vector, options);
+    return { model: space.model.id, ...ranked, ...(notice ? { notice } : {}) };
   }
 
   /** The images nearest to image `id`'s own vector, without itself; null when it has no vector. */
   async similar(id: number, options: Omit<RankOptions, 'exclude'>): Promise<Ranking | null> {
-    const own = (await this.catalog.vectors.vectorsOf([id])).get(id);
-    const model = await this.catalog.models.model();
-    if (!own || !model) return null;
-    return {
-      model: model.id,
-      results: await rankByVector(this.catalog, await this.index.current(), own.vector, { ...options, exclude: id }),
-    };
+    const space = await this.catalog.models.activeSpace();
+    if (!space) return null;
+    const store = this.catalog.vectorsIn(space.id);
+    const own = (await store.vectorsOf([id])).get(id);
+    if (!own) return null;
+    return { model: space.model.id, ...(await this.rank(space, store, own.vector, { ...options, exclude: id })) };
+  }
+
+  private async rank(space: VectorSpace, store: VectorStore, vector: Float32Array, options: RankOptions): Promise<RankedResults> {
+    const cutoff =
+      options.threshold !== undefined
+        ? { score: options.threshold, source: 'threshold' as const }
+        : await this.cutoff(space, store, vector);
+    const index = await this.index.current(space.model);
+    return rankByVector({ vectors: store, images: this.catalog.images }, index, vector, options, cutoff);
+  }
+
+  /** The adaptive cut-off of this query, calibrated on its scores over the library sample. */
+  private async cutoff(space: VectorSpace, store: VectorStore, vector: Float32Array): Promise<Cutoff> {
+    const found = relevanceCutoff(await this.sample.scores(store, space.id, vector));
+    return found.basis === 'uncalibrated' ? { score: -1, source: 'uncalibrated' } : { score: found.score, source: 'adaptive' };
+  }
+
+  /** A notice when the query's texts are in a script the model's vocabulary does not cover; read from its tokenizer once per model. */
+  private async languageNotice(spec: ModelSpec, terms: readonly WeightedTerm[]): Promise<LanguageNotice | null> {
+    const texts = terms.flatMap((t) => ('text' in t.source ? [t.source.text] : []));
+    // Latin letters (or none) need no look at the vocabulary: the check costs nothing for most queries.
+    if (scriptsOf(texts).every((s) => s === 'Latin')) return null;
+    const key = `${spec.id}|${spec.dtype}`;
+    let vocabulary = this.vocabularies.get(key);
+    if (!vocabulary) {
+      vocabulary = this.loader.resolve(spec).then(
+        (resolved) => vocabularyScripts(resolved.dir),
+        () => null,
+      );
+      this.vocabularies.set(key, vocabulary);
+    }
+    const scripts = await vocabulary;
+    return scripts ? languageNotice(spec, scripts, texts) : null;
   }
 
   /** A catalogued image; removed files and skipped non-images do not exist as far as search is concerned. */
@@ -125,4 +177,16 @@ export class SearchService {
     });
     return entry.loading;
   }
+}
+
+/** The model of a space, as the loader takes it. */
+function specOf(space: VectorSpace): ModelSpec {
+  return { id: space.model.id, dtype: parseDtype(space.model.dtype) };
+}
+
+/** The answer for a library with nothing embedded yet. */
+function nothingFound(options: RankOptions): Omit<Ranking, 'model'> {
+  const cutoff: Cutoff =
+    options.threshold !== undefined ? { score: options.threshold, source: 'threshold' } : { score: -1, source: 'uncalibrated' };
+  return { results: [], cutoff, matches: 0, weaker: 0, empty: true };
 }

@@ -4,7 +4,7 @@
 // and that this machine's ANN index agrees with it; repairs by dropping and
 // re-embedding, or rebuilding the derived index, never by guessing.
 import type { Catalog } from '../catalog/ports.js';
-import type { CatalogProblem } from '../catalog/types.js';
+import type { CatalogProblem, VectorSpace } from '../catalog/types.js';
 import { AnnIndex, buildIndex, builtFrom, IndexDamagedError, readManifest } from '../index/ann-index.js';
 import type { LibraryPaths } from './library.js';
 
@@ -21,6 +21,8 @@ export interface VerifyReport {
   storage: string[];
   catalog: CatalogProblem[];
   index: IndexProblem[];
+  /** The vector spaces checked: every model's vectors (the active one, one being filled by reembed, retired ones). */
+  spaces: { id: number; model: string; dtype: string; state: VectorSpace['state'] }[];
 }
 
 /** Page size for checking the index against the catalogue: memory stays flat at any library size. */
@@ -33,7 +35,7 @@ export async function verifyLibrary(catalog: Catalog, paths: LibraryPaths, optio
     // A damaged file can fail any query, the storage engine's own check included:
     // that is the finding (and repair must not edit such a file).
     if (!isDamage(err)) throw err;
-    return { ok: false, images: 0, vectors: 0, storage: [(err as Error).message], catalog: [], index: [] };
+    return { ok: false, images: 0, vectors: 0, storage: [(err as Error).message], catalog: [], index: [], spaces: [] };
   }
 }
 
@@ -65,6 +67,10 @@ async function checkLibrary(catalog: Catalog, paths: LibraryPaths, options: { fu
     storage,
     catalog: catalogProblems,
     index: indexProblems,
+    spaces:
+      storage.length > 0
+        ? []
+        : (await catalog.models.spaces()).map((s) => ({ id: s.id, model: s.model.id, dtype: s.model.dtype, state: s.state })),
   };
 }
 

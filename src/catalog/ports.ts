@@ -24,8 +24,10 @@ import type {
   ReusableVector,
   ScannedFile,
   SearchFilter,
+  SpaceProgress,
   StatusCounts,
   StoredVector,
+  VectorSpace,
 } from './types.js';
 
 /** Registration of scanned files (the scan stage's writer). */
@@ -102,7 +104,12 @@ export interface EmbedQueue {
   close(): Promise<void>;
 }
 
-/** The active vector space's vectors, for search and for building the ANN index. */
+/**
+ * One vector space's vectors, for search and for building the ANN index:
+ * `Catalog.vectors` is always the active space's; `Catalog.vectorsIn(id)` keeps
+ * to one space, so a search that started before a model switch finishes with the
+ * vectors of the model it encoded its query with.
+ */
 export interface VectorStore {
   /** Whether any image is embedded: what a search needs to know, without counting a million rows. */
   hasEmbedded(): Promise<boolean>;
@@ -120,6 +127,12 @@ export interface VectorStore {
   vectorsOf(ids: readonly number[]): Promise<Map<number, StoredVector>>;
   /** Number of embedded images whose vector has a position below `upTo`. */
   countBelow(upTo: number): Promise<number>;
+  /**
+   * Up to `size` vectors of embedded images spread evenly over the library (by
+   * image id), for calibrating scores: every one when there are no more than
+   * `size`. The same library gives the same sample.
+   */
+  sample(size: number): Promise<StoredVector[]>;
   /**
    * How many vectors `tail(from)` would return, counting no further than `limit`:
    * a cheap look at how far an index is behind (its cost grows with `limit`, not the library).
@@ -139,12 +152,44 @@ export interface ImageQuery {
   counts(): Promise<StatusCounts>;
 }
 
-/** Which model made the library's vectors. */
+/**
+ * Which model made the library's vectors: its vector spaces. The active space is
+ * what search and `embed` use; a building space is being filled with another
+ * model (`reembed`) while search goes on with the active one, and becomes active
+ * in one transaction once every embedded image has a vector (or a failure) in it.
+ */
 export interface ModelRegistry {
   /** The active space's model, or null for a new library. */
   model(): Promise<ModelIdentity | null>;
   /** Records the library's model; throws ModelMismatchError if another model is recorded. */
   claimModel(model: ModelIdentity): Promise<void>;
+  /** The active space, or null for a new library. */
+  activeSpace(): Promise<VectorSpace | null>;
+  /** Every space (active, building, retired), by id. */
+  spaces(): Promise<VectorSpace[]>;
+  /**
+   * The building space for `model`: the unfinished one (to resume), a retired
+   * one of that model turned back into building (its vectors are reused), or a
+   * new one. Throws SpaceStateError when the library has no model yet, when
+   * `model` is already the active one, or when another model's space is being built.
+   */
+  beginSpace(model: ModelIdentity): Promise<VectorSpace>;
+  /** How far a space is filled, over the images that are embedded (in the active space). */
+  spaceProgress(space: number): Promise<SpaceProgress>;
+  /**
+   * Makes a complete space the active one and retires the active one, in one
+   * transaction; images that failed in it become failed images (with the reason,
+   * and without a vector in any space).
+   * Throws SpaceIncompleteError (saying how many are left) when some embedded
+   * image has neither a vector nor a failure in it, SpaceStateError for an unknown space.
+   */
+  activateSpace(space: number): Promise<void>;
+  /**
+   * Deletes a building or retired space: its vectors (a batch per transaction, so a
+   * killed drop resumes), its failures, then the space. Refuses the active space.
+   * Returns how many vectors were deleted.
+   */
+  dropSpace(space: number): Promise<number>;
 }
 
 /** Checks, repairs and bulk moves: the commands that change the catalogue wholesale. */
@@ -183,10 +228,11 @@ export interface Maintenance {
  * What a command needs the catalogue to itself:
  * - `scan`: registering files (one scan at a time);
  * - `embed`: embedding (PostgreSQL: any number of workers at once);
+ * - `reembed`: filling a building space (one at a time; PostgreSQL: beside `embed` workers);
  * - `alone`: repair, forget, migrate: nothing else may write meanwhile.
  * SQLite has one writer, so every mode there is the library's one writer lock.
  */
-export type LockMode = 'scan' | 'embed' | 'alone';
+export type LockMode = 'scan' | 'embed' | 'reembed' | 'alone';
 
 export interface CatalogLock {
   release(): Promise<void>;
@@ -199,12 +245,21 @@ export interface Catalog {
   /** A stable id written when the catalogue was created; derived data (the ANN index) records it. */
   identity(): Promise<string>;
   readonly scans: ScanRegistry;
+  /** The active space's vectors. */
   readonly vectors: VectorStore;
+  /** The vectors of space `space`, whatever becomes active meanwhile. */
+  vectorsIn(space: number): VectorStore;
   readonly images: ImageQuery;
   readonly models: ModelRegistry;
   readonly maintenance: Maintenance;
   /** A queue session for one embedding worker. */
   embedQueue(options?: EmbedQueueOptions): EmbedQueue;
+  /**
+   * The queue of a building space (`reembed`): embedded images without a vector
+   * or a failure in it, in id order. A commit stores vectors in that space (never
+   * the active one) and failures in its failure list; images stay embedded.
+   */
+  spaceQueue(space: number): EmbedQueue;
   /** Takes the lock `mode` needs, or throws CatalogBusyError naming the holder. */
   lock(mode: LockMode, purpose: string): Promise<CatalogLock>;
   close(): Promise<void>;

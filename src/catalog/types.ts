@@ -204,6 +204,50 @@ export interface VectorSpace {
   state: 'active' | 'building' | 'retired';
 }
 
+/** How far a vector space is filled, over the library's embedded images. */
+export interface SpaceProgress {
+  /** Embedded images: each needs a vector (or a recorded failure) in the space. */
+  embedded: number;
+  /** Of those, how many have a vector in the space. */
+  done: number;
+  /** How many could not be embedded with the space's model (they stay embedded in the active space until a switch). */
+  failed: number;
+  /** embedded − done − failed: what `reembed` still has to do. */
+  missing: number;
+}
+
+/** A model name for messages: "org/model (q8, 768-d)". */
+export function describeModel(model: ModelIdentity): string {
+  return `${model.id} (${model.dtype}, ${model.dims}-d)`;
+}
+
+/** The command that fills (or resumes filling) a space for `model`. */
+export function reembedCommand(model: Pick<ModelIdentity, 'id' | 'dtype'>): string {
+  return `picsift reembed --model ${model.id}${model.dtype === 'fp32' ? '' : ` --dtype ${model.dtype}`}`;
+}
+
+/** A request about vector spaces that the library's state refuses (the message says why and what to do). */
+export class SpaceStateError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'SpaceStateError';
+  }
+}
+
+/** A switch to a space that some embedded images still lack. */
+export class SpaceIncompleteError extends SpaceStateError {
+  constructor(
+    readonly model: ModelIdentity,
+    readonly missing: number,
+  ) {
+    super(
+      `cannot switch to ${describeModel(model)} yet: ${missing.toLocaleString('en-US')} embedded image${missing === 1 ? '' : 's'} ` +
+        `still lack${missing === 1 ? 's' : ''} its vector; run \`${reembedCommand(model)}\` to finish (it resumes where it stopped)`,
+    );
+    this.name = 'SpaceIncompleteError';
+  }
+}
+
 export class ModelMismatchError extends Error {
   constructor(library: string, recorded: ModelIdentity, requested: { id: string; dtype: string; dims?: number }) {
     super(

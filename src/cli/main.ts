@@ -106,12 +106,39 @@ embedOptions(
   program.command('index').description('register + embed + build-index, in one go').argument('<dir...>', 'folders (or files) to index'),
 ).action(lazy(async () => (await import('./commands/embedding.js')).index));
 
+embedOptions(
+  program
+    .command('reembed')
+    .description(
+      'embed every image with another model (--model NEW [--dtype]) into a second set of vectors, while search keeps using the current one; resumable',
+    )
+    .option('--switch', 'switch the library to the new model once every image has a vector from it'),
+).action(lazy(async () => (await import('./commands/models.js')).reembed));
+
+program
+  .command('use-model')
+  .description('switch the library to a model that reembed has completed (give --dtype when the library has the model in two)')
+  .argument('<model>', 'the model id or directory, as given to reembed --model')
+  .action(lazy(async () => (await import('./commands/models.js')).useModel));
+
+program
+  .command('drop-model')
+  .description("delete a model's vectors that the library no longer uses (after use-model), or an unfinished reembed")
+  .argument('<model>', 'the model id or directory')
+  .action(lazy(async () => (await import('./commands/models.js')).dropModelCommand));
+
 /** Options every search command takes: result count, output, cut-off, query terms and filters. */
 const searchOptions = (cmd: Command): Command =>
   cmd
     .option('-n <k>', 'number of results', positiveInt('-n', MAX_RESULTS), DEFAULT_RESULTS)
     .option('--json', 'print JSON')
-    .option('--threshold <score>', 'drop results scoring below this cosine', score('--threshold'))
+    .option('--threshold <score>', 'the cut-off: a fixed cosine instead of the one adapted to each query', score('--threshold'))
+    .option('--all', 'show the whole ranking, also the results below the cut-off')
+    .addOption(
+      new Option('--sort <order>', 'order of the matches: by score, or by date taken (newest or oldest first)')
+        .choices(['score', 'newest', 'oldest'])
+        .default('score'),
+    )
     .option('--add <[weight:]text>', 'also look for this text (repeatable; e.g. --add 2:sunset)', collect)
     .option('--subtract <[weight:]text>', 'steer away from this text (repeatable)', collect)
     .option('--add-image <[weight:]path-or-id>', 'also look like this image file or catalogue id (repeatable)', collect)

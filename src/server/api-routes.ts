@@ -27,8 +27,12 @@ import type { DuplicatesCache } from './duplicates-cache.js';
 import type { ImageRef } from '../app/image-query.js';
 import { API_FILTER_NAMES, FilterError, parseFilter, type RawFilter, type SearchFilter } from '../search/search-filter.js';
 import { QueryError } from '../search/query-vector.js';
+import type { SortOrder } from '../app/ranking.js';
+import type { Ranking } from '../app/search-service.js';
 
-type Refinements = RawFilter & { threshold?: number };
+type Refinements = RawFilter & { threshold?: number; all?: '1' | '0' | 'true' | 'false'; sort: SortOrder };
+
+const isOn = (flag: Refinements['all']): boolean => flag === '1' || flag === 'true';
 
 const API_TERM_NAMES: TermNames = { add: 'add', subtract: 'subtract', addImage: 'addImage', subtractImage: 'subtractImage' };
 
@@ -65,9 +69,25 @@ export interface ApiLimits {
 
 const thumbnailUrl = (id: number): string => `/api/images/${id}/thumbnail`;
 
+const round = (score: number): number => Math.round(score * 1e6) / 1e6;
+
 /** Scores rounded as `search-text --json` rounds them. */
 function withThumbnails(results: SearchResult[]) {
-  return results.map((r) => ({ ...r, score: Math.round(r.score * 1e6) / 1e6, thumbnail: thumbnailUrl(r.id) }));
+  return results.map((r) => ({ ...r, score: round(r.score), thumbnail: thumbnailUrl(r.id) }));
+}
+
+/** A ranking as the API answers it (the shape of `search-text --json`, plus thumbnails). */
+function rankingBody(ranking: Ranking, sort: SortOrder) {
+  const { model, matches, weaker, notice } = ranking;
+  return {
+    model,
+    cutoff: { ...ranking.cutoff, score: round(ranking.cutoff.score) },
+    matches,
+    weaker,
+    sort,
+    ...(notice ? { notice } : {}),
+    results: withThumbnails(ranking.results),
+  };
 }
 
 /** A file name for Content-Disposition that survives any characters in the photo's name. */
@@ -111,13 +131,13 @@ export function registerApiRoutes(
       config: { ...searchLimit.config, openapi: { summary: 'photos that best match a text, best first' } },
     },
     async (request) => {
-      const { q, k, threshold } = request.query;
+      const { q, k, threshold, all, sort } = request.query;
       const filter = await filterOf(request.query);
       const ranking = await asClientErrors(async () => {
         const terms = [{ source: { text: q }, weight: 1 }, ...parseExtraTerms(request.query, API_TERM_NAMES, catalogueIdOnly)];
-        return service.search(terms, { k, threshold, filter });
+        return service.search(terms, { k, threshold, filter, all: isOn(all), sort });
       });
-      return { query: q, model: ranking.model, results: withThumbnails(ranking.results) };
+      return { query: q, ...rankingBody(ranking, sort) };
     },
   );
 
@@ -133,7 +153,8 @@ export function registerApiRoutes(
       const record = await service.imageRecord(id);
       if (!record) throw notFound(`image ${id}`);
       const filter = await filterOf(request.query);
-      const ranking = await service.similar(id, { k: request.query.k, threshold: request.query.threshold, filter });
+      const { k, threshold, all, sort } = request.query;
+      const ranking = await service.similar(id, { k, threshold, filter, all: isOn(all), sort });
       if (!ranking) {
         throw new HttpError(
           409,
@@ -142,7 +163,7 @@ export function registerApiRoutes(
             : `image ${id} is not embedded yet; its neighbours can be found once it is`,
         );
       }
-      return { id, model: ranking.model, results: withThumbnails(ranking.results) };
+      return { id, ...rankingBody(ranking, sort) };
     },
   );
 

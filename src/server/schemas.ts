@@ -4,6 +4,7 @@
 import { DEFAULT_DUPLICATE_THRESHOLD } from '../app/duplicates.js';
 import { DEFAULT_RESULTS, MAX_QUERY_CHARS, MAX_RESULTS } from '../app/search-limits.js';
 import { THUMBNAIL_SIZES } from './thumbnails.js';
+import { SORT_ORDERS } from '../app/ranking.js';
 
 const count = { type: 'integer', minimum: 0 } as const;
 const nullableString = { type: ['string', 'null'] } as const;
@@ -29,9 +30,25 @@ export const imageIdParams = {
 
 const filterText = (description: string) => ({ type: 'string', maxLength: 4096, description }) as const;
 
-/** Score cut-off and filters, shared by every search; the filter values are validated by parseFilter. */
+/** Cut-off, order and filters, shared by every search; the filter values are validated by parseFilter. */
 const refineParams = {
-  threshold: { type: 'number', minimum: -1, maximum: 1, description: 'drop results scoring below this cosine' },
+  threshold: {
+    type: 'number',
+    minimum: -1,
+    maximum: 1,
+    description: 'the cut-off: a fixed cosine instead of the one adapted to each query',
+  },
+  all: {
+    type: 'string',
+    enum: ['1', '0', 'true', 'false'],
+    description: 'all=1: also return the results below the cut-off (each says whether it is a match)',
+  },
+  sort: {
+    type: 'string',
+    enum: SORT_ORDERS,
+    default: 'score',
+    description: 'order of the matches: score (best first), or date taken (newest or oldest first)',
+  },
   path: filterText('only photos under this folder, or whose absolute path matches this glob (* also crosses /)'),
   after: filterText('only photos taken on or after this local date/time (EXIF, else file time), e.g. 2021-06-05'),
   before: filterText('only photos taken before this local date/time'),
@@ -81,29 +98,71 @@ export const thumbnailQuery = {
 
 const searchResult = {
   type: 'object',
-  required: ['rank', 'id', 'path', 'score', 'thumbnail'],
+  required: ['rank', 'id', 'path', 'score', 'date', 'match', 'thumbnail'],
   properties: {
-    rank: { type: 'integer', minimum: 1 },
+    rank: { type: 'integer', minimum: 1, description: 'place in the ranking by score, whatever the order shown' },
     id: { type: 'integer' },
     path: { type: 'string' },
     score: { type: 'number', description: 'cosine similarity' },
+    date: { type: 'string', description: 'date taken, local wall-clock time (EXIF, else the file time), e.g. 2021-06-05T14:03:09' },
+    match: { type: 'boolean', description: 'at or above the cut-off' },
     thumbnail: { type: 'string', description: 'URL of the thumbnail, relative to the server' },
   },
 } as const;
 
+/** What every search answers besides its results: the cut-off and how many matched. */
+const rankingProperties = {
+  model: { type: 'string' },
+  cutoff: {
+    type: 'object',
+    required: ['score', 'source'],
+    description: 'results scoring at or above `score` are matches',
+    properties: {
+      score: { type: 'number' },
+      source: {
+        type: 'string',
+        enum: ['adaptive', 'threshold', 'uncalibrated'],
+        description:
+          'adaptive: calibrated on this query over the library; threshold: given; uncalibrated: too few photos to tell, so all match',
+      },
+    },
+  },
+  matches: {
+    type: 'integer',
+    minimum: 0,
+    description: 'matches among the results considered (the best k; the best 1000 when sorted by date)',
+  },
+  weaker: { type: 'integer', minimum: 0, description: 'results among the best k below the cut-off (returned only with all)' },
+  sort: { type: 'string', enum: SORT_ORDERS },
+  results: { type: 'array', items: searchResult },
+} as const;
+
 export const searchResponse = {
   type: 'object',
-  required: ['query', 'model', 'results'],
-  properties: { query: { type: 'string' }, model: { type: 'string' }, results: { type: 'array', items: searchResult } },
+  required: ['query', 'model', 'cutoff', 'matches', 'weaker', 'sort', 'results'],
+  properties: {
+    query: { type: 'string' },
+    ...rankingProperties,
+    notice: {
+      type: 'object',
+      required: ['code', 'scripts', 'suggestedModel', 'message'],
+      description: "present when the query is in a script the library's model was not trained on",
+      properties: {
+        code: { type: 'string', enum: ['unread-script'] },
+        scripts: { type: 'array', items: { type: 'string' } },
+        suggestedModel: { type: 'string' },
+        message: { type: 'string' },
+      },
+    },
+  },
 } as const;
 
 export const similarResponse = {
   type: 'object',
-  required: ['id', 'model', 'results'],
+  required: ['id', 'model', 'cutoff', 'matches', 'weaker', 'sort', 'results'],
   properties: {
     id: { type: 'integer', description: 'the image whose neighbours these are (never among the results)' },
-    model: { type: 'string' },
-    results: { type: 'array', items: searchResult },
+    ...rankingProperties,
   },
 } as const;
 
@@ -158,6 +217,28 @@ export const statusResponse = {
     failed: count,
     indexed: count,
     model: nullableString,
+    dtype: nullableString,
+    library: {
+      type: 'string',
+      description: 'the library folder this server uses (its index, thumbnails and, without --catalog, the catalogue)',
+    },
+    spaces: {
+      type: 'array',
+      description: "every model's vectors: the active one, one being filled by `picsift reembed`, retired ones kept until dropped",
+      items: {
+        type: 'object',
+        required: ['model', 'dtype', 'dims', 'state', 'vectors', 'failed', 'missing'],
+        properties: {
+          model: { type: 'string' },
+          dtype: { type: 'string' },
+          dims: count,
+          state: { type: 'string', enum: ['active', 'building', 'retired'] },
+          vectors: { ...count, description: 'embedded images with a vector from this model' },
+          failed: { ...count, description: 'images this model could not embed' },
+          missing: { ...count, description: 'images still without a vector from it' },
+        },
+      },
+    },
     watch: watchState,
     index: indexState,
   },

@@ -8,16 +8,23 @@ import type pg from 'pg';
 import type { CatalogLock, LockMode } from '../ports.js';
 import { CatalogBusyError } from '../types.js';
 import type { PgConnection } from './connection.js';
-import { LOCK_ALONE, LOCK_CLASS, LOCK_SCAN } from './lock-keys.js';
+import { LOCK_ALONE, LOCK_CLASS, LOCK_REEMBED, LOCK_SCAN } from './lock-keys.js';
 
 interface Need {
   key: number;
   shared: boolean;
 }
 
-/** 'embed' workers share ALONE; a scan is alone among scans and shares ALONE; 'alone' excludes everyone. */
+/**
+ * 'embed' workers share ALONE; a scan is alone among scans and shares ALONE; so is
+ * a reembed among reembeds; 'alone' excludes everyone.
+ */
 const NEEDS: Record<LockMode, Need[]> = {
   embed: [{ key: LOCK_ALONE, shared: true }],
+  reembed: [
+    { key: LOCK_REEMBED, shared: false },
+    { key: LOCK_ALONE, shared: true },
+  ],
   scan: [
     { key: LOCK_SCAN, shared: false },
     { key: LOCK_ALONE, shared: true },

@@ -11,6 +11,7 @@ import { takeLock } from './locks.js';
 import { PostgresMaintenance } from './maintenance.js';
 import { PostgresModelRegistry } from './model-registry.js';
 import { PostgresScanRegistry } from './scan-registry.js';
+import { PostgresSpaceQueue } from './space-queue.js';
 import { migrate } from './schema.js';
 import { PostgresVectorStore } from './vector-store.js';
 
@@ -24,6 +25,7 @@ export class PostgresCatalog implements Catalog {
   readonly maintenance: PostgresMaintenance;
   private readonly queues = new Set<PostgresEmbedQueue>();
   private readonly locks = new Set<CatalogLock>();
+  private readonly pinned = new Map<number, PostgresVectorStore>();
   private catalogId: string | null = null;
 
   private constructor(
@@ -55,6 +57,16 @@ export class PostgresCatalog implements Catalog {
     return this.catalogId;
   }
 
+  vectorsIn(space: number): PostgresVectorStore {
+    let store = this.pinned.get(space);
+    if (!store) this.pinned.set(space, (store = new PostgresVectorStore(this.db, space)));
+    return store;
+  }
+
+  spaceQueue(space: number): EmbedQueue {
+    return new PostgresSpaceQueue(this.db, space);
+  }
+
   embedQueue(options?: EmbedQueueOptions): EmbedQueue {
     const queue = new PostgresEmbedQueue(this.db, options, (q) => this.queues.delete(q));
     this.queues.add(queue);
@@ -78,6 +90,7 @@ export class PostgresCatalog implements Catalog {
     await Promise.all([...this.queues].map((q) => q.close()));
     await Promise.all([...this.locks].map((l) => l.release()));
     await this.vectors.close();
+    await Promise.all([...this.pinned.values()].map((store) => store.close()));
     await this.db.close();
   }
 }

@@ -1,4 +1,5 @@
-// The active space's vectors in the PostgreSQL catalogue. A vector's position is
+// One space's vectors in the PostgreSQL catalogue (the active space's, or a given
+// space's for a search pinned to it). A vector's position is
 // the id of the transaction that wrote it (xid8). Concurrent transactions commit
 // out of id order, so "the largest position seen" is no watermark: a transaction
 // with a smaller id may still commit. readForIndex instead takes upTo = the xmin
@@ -12,6 +13,7 @@ import type { StoredVector } from '../types.js';
 import { blobToVector } from '../../util/vectors.js';
 import type { PgConnection } from './connection.js';
 import { isConnectionLoss } from './errors.js';
+import { SAMPLE_RUN, samplePoints } from '../sampling.js';
 import { ACTIVE_SPACE, chunks, positionParam } from './rows.js';
 
 const PAGE = 1024;
@@ -22,8 +24,8 @@ interface VectorRow {
   vector: Buffer;
 }
 
-const PAGE_SQL = `SELECT v.image_id AS id, v.position, v.vector FROM vectors v JOIN images i ON i.id = v.image_id
-  WHERE v.space = ${ACTIVE_SPACE} AND (v.position, v.image_id) > ($1::xid8, $2::bigint) AND v.position < $3::xid8
+const pageSql = (space: string): string => `SELECT v.image_id AS id, v.position, v.vector FROM vectors v JOIN images i ON i.id = v.image_id
+  WHERE v.space = ${space} AND (v.position, v.image_id) > ($1::xid8, $2::bigint) AND v.position < $3::xid8
     AND i.status = 'embedded'
   ORDER BY v.position, v.image_id LIMIT $4`;
 
@@ -35,8 +37,17 @@ const toStored = (r: VectorRow): StoredVector => ({ id: r.id, position: r.positi
 export class PostgresVectorStore implements VectorStore {
   /** Snapshot clients of reads not yet finished, ended by close() if a caller never iterates. */
   private readonly open = new Set<pg.Client>();
+  /** The space as an SQL expression: an id, or the active space (read by each statement). */
+  private readonly space: string;
+  private readonly pageQuery: string;
 
-  constructor(private readonly db: PgConnection) {}
+  constructor(
+    private readonly db: PgConnection,
+    space: number | 'active' = 'active',
+  ) {
+    this.space = space === 'active' ? ACTIVE_SPACE : String(Math.trunc(space));
+    this.pageQuery = pageSql(this.space);
+  }
 
   async hasEmbedded(): Promise<boolean> {
     const { rows } = await this.db.query<{ any: boolean }>(`SELECT EXISTS (SELECT 1 FROM images WHERE status = 'embedded') AS any`);
@@ -47,7 +58,7 @@ export class PostgresVectorStore implements VectorStore {
   async *tail(from: number, pageSize = PAGE): AsyncGenerator<StoredVector[]> {
     let after: [string, number] = [positionParam(from), -1];
     for (;;) {
-      const { rows } = await this.db.query<VectorRow>(PAGE_SQL, [...after, NO_BOUND, pageSize]);
+      const { rows } = await this.db.query<VectorRow>(this.pageQuery, [...after, NO_BOUND, pageSize]);
       if (rows.length === 0) return;
       yield rows.map(toStored);
       if (rows.length < pageSize) return;
@@ -91,7 +102,7 @@ export class PostgresVectorStore implements VectorStore {
       for (;;) {
         let rows: VectorRow[];
         try {
-          rows = (await client.query<VectorRow>(PAGE_SQL, [...after, upTo, pageSize])).rows;
+          rows = (await client.query<VectorRow>(this.pageQuery, [...after, upTo, pageSize])).rows;
         } catch (err) {
           if (!isConnectionLoss(err)) throw err;
           // The snapshot is gone with its connection. Any later snapshot still holds every
@@ -124,7 +135,7 @@ export class PostgresVectorStore implements VectorStore {
     for (const chunk of chunks(ids, 10_000)) {
       const { rows } = await this.db.query<VectorRow>(
         `SELECT v.image_id AS id, v.position, v.vector FROM vectors v JOIN images i ON i.id = v.image_id
-         WHERE i.status = 'embedded' AND v.space = ${ACTIVE_SPACE} AND v.image_id = ANY($1::bigint[])`,
+         WHERE i.status = 'embedded' AND v.space = ${this.space} AND v.image_id = ANY($1::bigint[])`,
         [chunk],
       );
       for (const r of rows) out.set(r.id, toStored(r));
@@ -135,16 +146,34 @@ export class PostgresVectorStore implements VectorStore {
   async countBelow(upTo: number): Promise<number> {
     const { rows } = await this.db.query<{ n: number }>(
       `SELECT count(*) AS n FROM vectors v JOIN images i ON i.id = v.image_id
-       WHERE v.position < $1::xid8 AND v.space = ${ACTIVE_SPACE} AND i.status = 'embedded'`,
+       WHERE v.position < $1::xid8 AND v.space = ${this.space} AND i.status = 'embedded'`,
       [positionParam(upTo)],
     );
     return rows[0].n;
   }
 
+  async sample(size: number): Promise<StoredVector[]> {
+    // Each point walks the (space, image_id) primary key to the first embedded images at or after it.
+    const fromPoints = `SELECT DISTINCT ON (s.id) s.id, s.position, s.vector FROM unnest($1::bigint[]) AS p(point)
+      CROSS JOIN LATERAL (
+        SELECT v.image_id AS id, v.position, v.vector FROM vectors v JOIN images i ON i.id = v.image_id
+        WHERE v.space = ${this.space} AND v.image_id >= p.point AND i.status = 'embedded'
+        ORDER BY v.image_id LIMIT $2
+      ) s ORDER BY s.id`;
+    const first = await this.db.query<VectorRow>(fromPoints, [[0], size + 1]);
+    if (first.rows.length <= size) return first.rows.map(toStored);
+    const range = await this.db.query<{ low: number; high: number }>(
+      `SELECT min(image_id) AS low, max(image_id) AS high FROM vectors WHERE space = ${this.space}`,
+    );
+    const { low, high } = range.rows[0];
+    const { rows } = await this.db.query<VectorRow>(fromPoints, [samplePoints(low, high, size), SAMPLE_RUN]);
+    return rows.slice(0, size).map(toStored);
+  }
+
   async tailCount(from: number, limit: number): Promise<number> {
     const { rows } = await this.db.query<{ n: number }>(
       `SELECT count(*) AS n FROM (SELECT 1 FROM vectors v JOIN images i ON i.id = v.image_id
-       WHERE v.space = ${ACTIVE_SPACE} AND v.position >= $1::xid8 AND i.status = 'embedded' LIMIT $2) AS t`,
+       WHERE v.space = ${this.space} AND v.position >= $1::xid8 AND i.status = 'embedded' LIMIT $2) AS t`,
       [positionParam(from), limit],
     );
     return Number(rows[0].n);

@@ -12,6 +12,7 @@ import { SqliteImageQuery } from './image-query.js';
 import { SqliteMaintenance } from './maintenance.js';
 import { SqliteModelRegistry } from './model-registry.js';
 import { SqliteScanRegistry } from './scan-registry.js';
+import { SqliteSpaceQueue } from './space-queue.js';
 import { MIGRATE_V1_TO_V2, MIGRATE_V2_TO_V3, SCHEMA_V1, SCHEMA_VERSION } from './schema.js';
 import { SqliteVectorStore } from './vector-store.js';
 
@@ -23,6 +24,7 @@ export class SqliteCatalog implements Catalog {
   readonly models: SqliteModelRegistry;
   readonly maintenance: SqliteMaintenance;
   private readonly db: Database.Database;
+  private readonly pinned = new Map<number, SqliteVectorStore>();
 
   /**
    * Opens (and creates or upgrades) the catalogue file at `location`. With
@@ -50,8 +52,18 @@ export class SqliteCatalog implements Catalog {
     return this.db.prepare(`SELECT value FROM meta WHERE key = 'catalog_id'`).pluck().get() as string;
   }
 
+  vectorsIn(space: number): SqliteVectorStore {
+    let store = this.pinned.get(space);
+    if (!store) this.pinned.set(space, (store = new SqliteVectorStore(this.db, space)));
+    return store;
+  }
+
   embedQueue(): EmbedQueue {
     return new SqliteEmbedQueue(this.db);
+  }
+
+  spaceQueue(space: number): EmbedQueue {
+    return new SqliteSpaceQueue(this.db, space);
   }
 
   /** One process writes a library, whatever it does: every mode is the folder's writer lock. */

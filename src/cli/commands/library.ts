@@ -12,9 +12,8 @@ export async function status(_options: unknown, cmd: Command): Promise<void> {
   const context = contextOf<{ json?: boolean }>(cmd);
   await withLibrary(context, { readOnly: true }, async ({ catalog, paths }) => {
     const report = await libraryStatus(catalog, paths);
-    const dtype = (await catalog.models.model())?.dtype ?? null;
     const shared = context.options.catalog !== undefined ? catalog.location : null;
-    process.stdout.write(`${context.options.json ? statusJson(report) : statusText(report, paths.root, dtype, shared)}\n`);
+    process.stdout.write(`${context.options.json ? statusJson(report) : statusText(report, shared)}\n`);
   });
 }
 
@@ -49,12 +48,21 @@ export async function verify(_options: unknown, cmd: Command): Promise<void> {
     if (context.options.json) process.stdout.write(`${JSON.stringify(report)}\n`);
     else {
       for (const line of report.storage) process.stdout.write(`storage\t${safeText(line)}\n`);
-      for (const p of report.catalog) process.stdout.write(`${p.kind}\timage ${p.imageId}\t${safeText(p.path ?? '')}\t${p.detail}\n`);
+      const spaceOf = new Map(report.spaces.map((s) => [s.id, s]));
+      for (const p of report.catalog) {
+        const space = p.space === undefined ? undefined : spaceOf.get(p.space);
+        const model = space && space.state !== 'active' ? ` (${space.state} model ${safeText(space.model)})` : '';
+        process.stdout.write(`${p.kind}\timage ${p.imageId}\t${safeText(p.path ?? '')}\t${p.detail}${model}\n`);
+      }
       for (const p of report.index) process.stdout.write(`${p.kind}\t${safeText(p.detail)}\n`);
       const problems = report.storage.length + report.catalog.length + report.index.length;
       context.report.say(
         report.ok
-          ? `library is consistent: ${count(report.images, 'image')}, ${count(report.vectors, 'vector')}`
+          ? `library is consistent: ${count(report.images, 'image')}, ${count(report.vectors, 'vector')}` +
+              report.spaces
+                .filter((s) => s.state !== 'active')
+                .map((s) => `; checked the vectors of ${safeText(s.model)} (${s.state === 'building' ? 'being re-embedded' : s.state}) too`)
+                .join('')
           : report.storage.length > 0
             ? `the catalogue ${catalog.location} is damaged; \`picsift recover\` copies what can still be read into a new catalogue`
             : `${count(problems, 'problem')}; \`picsift repair\` fixes ${problems === 1 ? 'it' : 'them'}`,

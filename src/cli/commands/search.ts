@@ -7,12 +7,15 @@ import { CLI_TERM_NAMES, parseExtraTerms, type ExtraTerms, type WeightedTerm } f
 import { SearchService } from '../../app/search-service.js';
 import { CLI_FILTER_NAMES, parseFilter, type RawFilter } from '../../search/search-filter.js';
 import { contextOf, withLibrary, type Context } from '../context.js';
-import { count, duplicatesJson, duplicatesText, searchJson, searchTable } from '../output.js';
+import { count, duplicatesJson, duplicatesText, searchJson, searchSummary, searchTable } from '../output.js';
+import type { SortOrder } from '../../app/ranking.js';
 
 interface SearchOptions extends ExtraTerms, RawFilter {
   n: number;
   json?: boolean;
   threshold?: number;
+  all?: boolean;
+  sort: SortOrder;
 }
 
 export async function searchText(query: string, _options: unknown, cmd: Command): Promise<void> {
@@ -37,9 +40,14 @@ async function search(context: Context<SearchOptions>, label: string, base: Weig
   await withLibrary(context, { readOnly: true, interactive: true }, async (library, loader) => {
     const service = new SearchService(library.catalog, new IndexSource(library.paths.index, library.catalog, report.warn), loader, options);
     try {
-      const ranking = await service.search(terms, { k: options.n, threshold: options.threshold, filter, exclude });
+      const all = Boolean(options.all);
+      const ranking = await service.search(terms, { k: options.n, threshold: options.threshold, filter, exclude, all, sort: options.sort });
       if (ranking.empty) report.warn(`library ${library.paths.root} has no embedded images yet: run \`picsift index DIR\` first`);
-      process.stdout.write(`${options.json ? searchJson(label, ranking.model, ranking.results) : searchTable(ranking.results)}\n`);
+      if (ranking.notice) report.warn(ranking.notice.message);
+      process.stdout.write(
+        `${options.json ? searchJson(label, ranking, options.sort) : searchTable(ranking, { all, sort: options.sort })}\n`,
+      );
+      if (!options.json && !ranking.empty) report.say(searchSummary(ranking, options.n, all));
     } finally {
       await service.close();
     }
