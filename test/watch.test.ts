@@ -119,9 +119,10 @@ test(
       const done = movedReds.every((p) => hits.has(p)) && ![...hits].some((p) => p.includes('/burst-1/'));
       return done ? true : undefined;
     });
-    const after = await until('the watcher to be idle again', 30_000, async () => {
+    // The watcher reports its state every 250 ms: wait for a report from after the rename's embedding.
+    const after = await until('the watcher to be idle again, the renamed photos accounted for', 30_000, async () => {
       const s = await status(server.url);
-      return s.watch?.run === null && s.pending === 0 ? s : undefined;
+      return s.watch?.run === null && s.pending === 0 && s.watch.reused + s.watch.computed >= before + 50 ? s : undefined;
     });
     assert.equal(after.watch!.computed, before, 'no photo of the renamed folder was embedded again');
     assert.equal(after.watch!.reused, 50, 'the renamed photos reused their vectors');
