@@ -73,7 +73,13 @@ export function searchSummary(ranking: Ranking, k: number, all: boolean): string
 }
 
 /** `status --json`: the documented keys first, then the library folder and every model's vectors. */
-export function statusJson(s: LibraryStatus): string {
+/** Where models would run on this machine (status --device): the provider, and why not the one asked for. */
+export interface DeviceStatus {
+  provider: string;
+  fallback: string | null;
+}
+
+export function statusJson(s: LibraryStatus, device?: DeviceStatus): string {
   const spaces = s.spaces.map(
     (v) =>
       `{"model": ${JSON.stringify(v.model)}, "dtype": ${JSON.stringify(v.dtype)}, "dims": ${v.dims}, "state": ${JSON.stringify(v.state)}, ` +
@@ -81,11 +87,12 @@ export function statusJson(s: LibraryStatus): string {
   );
   return (
     `{"images": ${s.images}, "embedded": ${s.embedded}, "pending": ${s.pending}, "failed": ${s.failed}, "indexed": ${s.indexed}, ` +
-    `"model": ${JSON.stringify(s.model)}, "dtype": ${JSON.stringify(s.dtype)}, "library": ${JSON.stringify(s.library)}, "spaces": [${spaces.join(', ')}]}`
+    `"model": ${JSON.stringify(s.model)}, "dtype": ${JSON.stringify(s.dtype)}, "library": ${JSON.stringify(s.library)}, "spaces": [${spaces.join(', ')}]` +
+    `${device ? `, "device": ${JSON.stringify(device.provider)}, "device_fallback": ${JSON.stringify(device.fallback)}` : ''}}`
   );
 }
 
-export function statusText(s: LibraryStatus, catalog: string | null): string {
+export function statusText(s: LibraryStatus, catalog: string | null, device?: DeviceStatus): string {
   const others = s.spaces.filter((v) => v.state !== 'active').map((v) => spaceLine(v, s.embedded));
   return [
     `library   ${safeText(s.library)}`,
@@ -97,6 +104,7 @@ export function statusText(s: LibraryStatus, catalog: string | null): string {
     `pending   ${s.pending}`,
     `failed    ${s.failed}`,
     `indexed   ${s.indexed}`,
+    ...(device ? [`device    ${device.provider === 'cpu' ? 'the CPU' : device.provider}${device.fallback ? ` (${device.fallback})` : ''}`] : []),
   ].join('\n');
 }
 

@@ -4,7 +4,8 @@ import { forgetFolders } from '../../app/forget.js';
 import { libraryStatus } from '../../app/status.js';
 import { repairLibrary, verifyLibrary } from '../../app/verify.js';
 import { recoverLibrary } from '../../app/recover.js';
-import { contextOf, withLibrary } from '../context.js';
+import { probeDevice } from '../../model/execution-provider.js';
+import { contextOf, deviceOf, withLibrary } from '../context.js';
 import { count, statusJson, statusText } from '../output.js';
 import { safeText } from '../reporter.js';
 
@@ -13,7 +14,11 @@ export async function status(_options: unknown, cmd: Command): Promise<void> {
   await withLibrary(context, { readOnly: true }, async ({ catalog, paths }) => {
     const report = await libraryStatus(catalog, paths);
     const shared = context.options.catalog !== undefined ? catalog.location : null;
-    process.stdout.write(`${context.options.json ? statusJson(report) : statusText(report, shared)}\n`);
+    // With --device (or PICSIFT_DEVICE): where models would run here, tried as embed would try it.
+    const device =
+      context.options.device === undefined ? undefined : await probeDevice(deviceOf(context), { onFallback: () => {} });
+    const shown = device && { provider: device.provider, fallback: device.fallback };
+    process.stdout.write(`${context.options.json ? statusJson(report, shown) : statusText(report, shared, shown)}\n`);
   });
 }
 
