@@ -49,7 +49,11 @@ const say = (line: string): void => void process.stderr.write(`${line}\n`);
 async function* images(from: number, to: number): AsyncGenerator<StoredVector[]> {
   const PAGE = 4096;
   for (let i = from; i < to; i += PAGE) {
-    yield Array.from({ length: Math.min(PAGE, to - i) }, (_, j) => ({ id: i + j + 1, position: i + j + 1, vector: space.imageVector(i + j) }));
+    yield Array.from({ length: Math.min(PAGE, to - i) }, (_, j) => ({
+      id: i + j + 1,
+      position: i + j + 1,
+      vector: space.imageVector(i + j),
+    }));
   }
 }
 

@@ -104,7 +104,9 @@ export function statusText(s: LibraryStatus, catalog: string | null, device?: De
     `pending   ${s.pending}`,
     `failed    ${s.failed}`,
     `indexed   ${s.indexed}`,
-    ...(device ? [`device    ${device.provider === 'cpu' ? 'the CPU' : device.provider}${device.fallback ? ` (${device.fallback})` : ''}`] : []),
+    ...(device
+      ? [`device    ${device.provider === 'cpu' ? 'the CPU' : device.provider}${device.fallback ? ` (${device.fallback})` : ''}`]
+      : []),
   ].join('\n');
 }
 

@@ -24,7 +24,10 @@ export async function readExif(bytes: Buffer): Promise<ExifFacts> {
   if (!tags) return { ...NO_EXIF };
   return {
     takenAt: exifDate(tags.DateTimeOriginal) ?? exifDate(tags.CreateDate),
-    takenOffset: typeof tags.OffsetTimeOriginal === 'string' && /^[+-]\d{2}:\d{2}$/.test(tags.OffsetTimeOriginal.trim()) ? tags.OffsetTimeOriginal.trim() : null,
+    takenOffset:
+      typeof tags.OffsetTimeOriginal === 'string' && /^[+-]\d{2}:\d{2}$/.test(tags.OffsetTimeOriginal.trim())
+        ? tags.OffsetTimeOriginal.trim()
+        : null,
     cameraMake: text(tags.Make),
     cameraModel: text(tags.Model),
     orientation: typeof tags.Orientation === 'number' && tags.Orientation >= 1 && tags.Orientation <= 8 ? tags.Orientation : null,

@@ -43,7 +43,9 @@ export interface WeightedValue {
 export function parseWeighted(spec: string, option: string): WeightedValue {
   const negative = /^\s*-\s*(\d+(?:\.\d+)?|\.\d+)\s*:/.exec(spec);
   if (negative) {
-    throw new QueryError(`${option}: the weight must be a positive number, not "-${negative[1]}" (to steer away from a term, subtract it instead)`);
+    throw new QueryError(
+      `${option}: the weight must be a positive number, not "-${negative[1]}" (to steer away from a term, subtract it instead)`,
+    );
   }
   const match = /^\s*(\d+(?:\.\d+)?|\.\d+):(.*)$/s.exec(spec);
   const weight = match ? Number(match[1]) : 1;

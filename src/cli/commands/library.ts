@@ -15,8 +15,7 @@ export async function status(_options: unknown, cmd: Command): Promise<void> {
     const report = await libraryStatus(catalog, paths);
     const shared = context.options.catalog !== undefined ? catalog.location : null;
     // With --device (or PICSIFT_DEVICE): where models would run here, tried as embed would try it.
-    const device =
-      context.options.device === undefined ? undefined : await probeDevice(deviceOf(context), { onFallback: () => {} });
+    const device = context.options.device === undefined ? undefined : await probeDevice(deviceOf(context), { onFallback: () => {} });
     const shown = device && { provider: device.provider, fallback: device.fallback };
     process.stdout.write(`${context.options.json ? statusJson(report, shown) : statusText(report, shared, shown)}\n`);
   });
