@@ -3,7 +3,7 @@
 // backend (SQLite in the library folder, or PostgreSQL for several machines) and
 // nothing outside src/catalog knows which one it talks to.
 //
-// Contract notes that every backend keeps (test/catalog-contract.test.ts checks them):
+// Contract notes that every backend keeps (test/unit/catalog-contract.test.ts checks them):
 // - A vector is committed in the same transaction as the mark that says its image
 //   is embedded; a vector exists iff its image is embedded (or removed, kept for reuse).
 // - Vectors are stored exactly: the float32 bytes that went in come out.

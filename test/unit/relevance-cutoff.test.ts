@@ -2,8 +2,8 @@
 // a bulk with no matches, a bulk with a tail of matches, and the degenerate cases.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { BACKGROUND_Z, MIN_CALIBRATION_SAMPLE, otsuSplit, relevanceCutoff } from '../src/search/relevance-cutoff.js';
-import { seededRandom } from './support.js';
+import { BACKGROUND_Z, MIN_CALIBRATION_SAMPLE, otsuSplit, relevanceCutoff } from '../../src/search/relevance-cutoff.js';
+import { seededRandom } from '../support.js';
 
 /** Standard normal samples (Box–Muller), reproducible. */
 function normal(seed: number, n: number, mean = 0, sd = 1): number[] {

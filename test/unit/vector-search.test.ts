@@ -2,11 +2,11 @@ import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { writeFileSync } from 'node:fs';
-import { AnnIndex, buildIndex } from '../src/index/ann-index.js';
-import { searchVectors } from '../src/search/vector-search.js';
-import { dot } from '../src/util/vectors.js';
-import { allOf, randomUnitVector } from './support.js';
-import { addImages, bruteForce, register, testLibrary } from './catalog-fixture.js';
+import { AnnIndex, buildIndex } from '../../src/index/ann-index.js';
+import { searchVectors } from '../../src/search/vector-search.js';
+import { dot } from '../../src/util/vectors.js';
+import { allOf, randomUnitVector } from '../support.js';
+import { addImages, bruteForce, register, testLibrary } from '../catalog-fixture.js';
 
 /** These libraries are small enough to be scored exactly by default: go through the index. */
 const VIA_INDEX = { exactLimit: 0 };

@@ -11,8 +11,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import * as ort from 'onnxruntime-node';
-import { models } from '../scripts/paths.js';
-import { ImageEncoder, TextEncoder } from '../src/model/encoders.js';
+import { models } from '../../scripts/paths.js';
+import { ImageEncoder, TextEncoder } from '../../src/model/encoders.js';
 import {
   autoOrder,
   availableProviders,
@@ -22,9 +22,9 @@ import {
   probeProvider,
   resolveDevice,
   sessionOptionsFor,
-} from '../src/model/execution-provider.js';
-import { resolveModel, type ResolvedModel } from '../src/model/model-files.js';
-import { probeModel } from '../src/model/provider-probe.js';
+} from '../../src/model/execution-provider.js';
+import { resolveModel, type ResolvedModel } from '../../src/model/model-files.js';
+import { probeModel } from '../../src/model/provider-probe.js';
 
 const tinyClip = (): Promise<ResolvedModel> => resolveModel({ id: models.tinyClip, dtype: 'fp32' }, { cacheDir: models.tinyClip });
 
@@ -136,8 +136,8 @@ test('--device auto falls back to the CPU after one line saying what was tried a
 test('the fallback is the only thing a process says on stderr (native GPU logs stay in the probe)', async (t) => {
   const skip = await webgpuCannotFail();
   if (skip) return t.skip(skip);
-  const encoders = new URL('../src/model/encoders.js', import.meta.url).href;
-  const files = new URL('../src/model/model-files.js', import.meta.url).href;
+  const encoders = new URL('../../src/model/encoders.js', import.meta.url).href;
+  const files = new URL('../../src/model/model-files.js', import.meta.url).href;
   const script = `
     const { ImageEncoder, TextEncoder } = await import(${JSON.stringify(encoders)});
     const { resolveModel } = await import(${JSON.stringify(files)});

@@ -11,8 +11,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { openCatalog, type CatalogTarget } from '../src/catalog/open-catalog.js';
-import type { Catalog, LockMode } from '../src/catalog/ports.js';
+import { openCatalog, type CatalogTarget } from '../../src/catalog/open-catalog.js';
+import type { Catalog, LockMode } from '../../src/catalog/ports.js';
 import {
   CatalogBusyError,
   ModelMismatchError,
@@ -24,8 +24,8 @@ import {
   type ExifFacts,
   type ScannedFile,
   type SearchFilter,
-} from '../src/catalog/types.js';
-import { PostgresServer } from './postgres-server.js';
+} from '../../src/catalog/types.js';
+import { PostgresServer } from '../postgres-server.js';
 
 let server: PostgresServer;
 before(async () => {
@@ -969,7 +969,7 @@ async function holdLockInChild(
   mode: LockMode,
   purpose: string,
 ): Promise<{ pid: number; release: () => Promise<void> }> {
-  const module = new URL('../src/catalog/open-catalog.js', import.meta.url).href;
+  const module = new URL('../../src/catalog/open-catalog.js', import.meta.url).href;
   const script = `
     const { openCatalog } = await import(${JSON.stringify(module)});
     const catalog = await openCatalog(JSON.parse(process.argv[1]));

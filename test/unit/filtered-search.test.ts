@@ -5,14 +5,14 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import sharp from 'sharp';
-import { openCatalog } from '../src/catalog/open-catalog.js';
-import { SCHEMA_V1 } from '../src/catalog/sqlite/schema.js';
-import { AnnIndex, buildIndex } from '../src/index/ann-index.js';
-import { readExif } from '../src/media/exif.js';
-import { parseFilter, CLI_FILTER_NAMES } from '../src/search/search-filter.js';
-import { searchVectors } from '../src/search/vector-search.js';
-import { randomUnitVector, tempDir } from './support.js';
-import { bruteForce, register, testLibrary, TEST_MODEL } from './catalog-fixture.js';
+import { openCatalog } from '../../src/catalog/open-catalog.js';
+import { SCHEMA_V1 } from '../../src/catalog/sqlite/schema.js';
+import { AnnIndex, buildIndex } from '../../src/index/ann-index.js';
+import { readExif } from '../../src/media/exif.js';
+import { parseFilter, CLI_FILTER_NAMES } from '../../src/search/search-filter.js';
+import { searchVectors } from '../../src/search/vector-search.js';
+import { randomUnitVector, tempDir } from '../support.js';
+import { bruteForce, register, testLibrary, TEST_MODEL } from '../catalog-fixture.js';
 
 const DIMS = 32;
 

@@ -10,11 +10,11 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
-import { openCatalog } from '../src/catalog/open-catalog.js';
-import type { Catalog } from '../src/catalog/ports.js';
-import { NO_EXIF, type EmbeddedImage, type ImageRecord, type StoredVector } from '../src/catalog/types.js';
-import { vectorToBlob } from '../src/util/vectors.js';
-import { PostgresServer } from './postgres-server.js';
+import { openCatalog } from '../../src/catalog/open-catalog.js';
+import type { Catalog } from '../../src/catalog/ports.js';
+import { NO_EXIF, type EmbeddedImage, type ImageRecord, type StoredVector } from '../../src/catalog/types.js';
+import { vectorToBlob } from '../../src/util/vectors.js';
+import { PostgresServer } from '../postgres-server.js';
 
 let server: PostgresServer;
 let libraryDir: string;
@@ -276,7 +276,7 @@ test('leases are renewed while a worker runs, and a killed worker’s claims go 
 
 /** Claims everything pending in another process, which is then killed with SIGKILL; returns the ids it held. */
 async function claimInChild(url: string, leaseMs: number): Promise<number[]> {
-  const module = new URL('../src/catalog/open-catalog.js', import.meta.url).href;
+  const module = new URL('../../src/catalog/open-catalog.js', import.meta.url).href;
   const script = `
     const { openCatalog } = await import(${JSON.stringify(module)});
     const catalog = await openCatalog({ url: process.argv[1], libraryDir: '/nonexistent' });

@@ -2,8 +2,8 @@
 // terms, filter validation.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { combineQuery, parseWeighted, QueryError } from '../src/search/query-vector.js';
-import { API_FILTER_NAMES, CLI_FILTER_NAMES, FilterError, parseFilter } from '../src/search/search-filter.js';
+import { combineQuery, parseWeighted, QueryError } from '../../src/search/query-vector.js';
+import { API_FILTER_NAMES, CLI_FILTER_NAMES, FilterError, parseFilter } from '../../src/search/search-filter.js';
 
 const v = (...xs: number[]) => Float32Array.from(xs);
 const close = (a: Float32Array, b: number[]) => a.forEach((x, i) => assert.ok(Math.abs(x - b[i]) < 1e-6, `${[...a]} vs ${b}`));

@@ -5,14 +5,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { encodeBatch, type BatchEncoder } from '../src/pipeline/encode-stage.js';
-import { embedPending, type PipelineEncoder } from '../src/pipeline/embed.js';
-import { prepareBatch, type DecodeStage, type ReadStage } from '../src/pipeline/prepare.js';
-import type { EmbedQueue } from '../src/catalog/ports.js';
-import type { ImageRecord } from '../src/catalog/types.js';
-import type { PreprocessConfig } from '../src/media/preprocessor-config.js';
-import { NO_EXIF } from '../src/catalog/types.js';
-import { register, testLibrary } from './catalog-fixture.js';
+import { encodeBatch, type BatchEncoder } from '../../src/pipeline/encode-stage.js';
+import { embedPending, type PipelineEncoder } from '../../src/pipeline/embed.js';
+import { prepareBatch, type DecodeStage, type ReadStage } from '../../src/pipeline/prepare.js';
+import type { EmbedQueue } from '../../src/catalog/ports.js';
+import type { ImageRecord } from '../../src/catalog/types.js';
+import type { PreprocessConfig } from '../../src/media/preprocessor-config.js';
+import { NO_EXIF } from '../../src/catalog/types.js';
+import { register, testLibrary } from '../catalog-fixture.js';
 
 const DIMS = 4;
 /** A 1×1 "crop": one float per channel, so a tensor slot is 3 floats. */

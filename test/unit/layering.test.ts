@@ -4,7 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ESLint } from 'eslint';
-import { repoRoot } from './support.js';
+import { repoRoot } from '../support.js';
 
 /** The project's rules, without the type-aware ones (the probe files exist only in memory). */
 const eslint = new ESLint({

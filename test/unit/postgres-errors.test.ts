@@ -5,9 +5,9 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer } from 'node:net';
 import pg from 'pg';
-import { openCatalog } from '../src/catalog/open-catalog.js';
-import { CatalogUnavailableError } from '../src/catalog/types.js';
-import { PostgresServer } from './postgres-server.js';
+import { openCatalog } from '../../src/catalog/open-catalog.js';
+import { CatalogUnavailableError } from '../../src/catalog/types.js';
+import { PostgresServer } from '../postgres-server.js';
 
 let server: PostgresServer;
 before(async () => {

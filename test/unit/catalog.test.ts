@@ -2,10 +2,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { openCatalog } from '../src/catalog/open-catalog.js';
-import type { Catalog, EmbedQueue } from '../src/catalog/ports.js';
-import { ModelMismatchError, type EmbeddedImage, type FailedImage, type ScannedFile } from '../src/catalog/types.js';
-import { allOf, tempDir } from './support.js';
+import { openCatalog } from '../../src/catalog/open-catalog.js';
+import type { Catalog, EmbedQueue } from '../../src/catalog/ports.js';
+import { ModelMismatchError, type EmbeddedImage, type FailedImage, type ScannedFile } from '../../src/catalog/types.js';
+import { allOf, tempDir } from '../support.js';
 
 /** Registers files as one scan would. */
 const register = async (catalog: Catalog, files: ScannedFile[]) => catalog.scans.registerFiles(files, await catalog.scans.beginScan());
