@@ -97,7 +97,7 @@ const layering = [
 ].map(({ files, file }) => ({ files, rules: { 'no-restricted-imports': ['error', restrictionsFor(file)] } }));
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'dist-*/**', 'node_modules/**', '.models/**', 'bench-results/**', '.demo/**'] },
+  { ignores: ['dist/**', 'node_modules/**', '.models/**', 'bench-results/**', '.demo/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
