@@ -1,6 +1,7 @@
 // Checks, repairs and bulk moves in the PostgreSQL catalogue, as the SQLite
 // catalogue does them (sqlite/maintenance.ts); the row copy for `picsift migrate`
 // is in row-copy.ts.
+import { vectorProblem } from '../rows.js';
 import type { Maintenance } from '../ports.js';
 import type { CatalogProblem, CatalogRow, CatalogSettings, ImageRecord, ImportedImage } from '../types.js';
 import { blobToVector, vectorToBlob } from '../../util/vectors.js';
@@ -165,26 +166,4 @@ export class PostgresMaintenance implements Maintenance {
   writeSettings(settings: CatalogSettings): Promise<void> {
     return rowCopy.writeSettings(this.db, settings);
   }
-}
-
-/** What is wrong with one stored vector, if anything (as sqlite/maintenance.ts judges it). */
-function vectorProblem(
-  r: { status: string | null; vector: Buffer },
-  dims: number | undefined,
-): Pick<CatalogProblem, 'kind' | 'detail'> | null {
-  if (r.status !== 'embedded' && r.status !== 'removed') {
-    return { kind: 'vector-without-embedded-image', detail: `has a vector but its image is ${r.status ?? 'missing'}` };
-  }
-  if (dims === undefined) return { kind: 'vector-of-unknown-space', detail: 'has a vector of a model the library does not record' };
-  if (r.vector.byteLength !== dims * 4) {
-    return { kind: 'vector-wrong-dims', detail: `vector has ${r.vector.byteLength / 4} dimensions, the library's model has ${dims}` };
-  }
-  const v = blobToVector(r.vector);
-  let norm = 0;
-  for (const x of v) norm += x * x;
-  norm = Math.sqrt(norm);
-  if (!Number.isFinite(norm) || Math.abs(norm - 1) > 1e-3) {
-    return { kind: 'vector-not-unit', detail: `vector is not unit-length (norm ${norm})` };
-  }
-  return null;
 }

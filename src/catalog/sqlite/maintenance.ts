@@ -1,4 +1,5 @@
 // Checks, repairs and bulk moves in the SQLite catalogue.
+import { vectorProblem } from '../rows.js';
 import type Database from 'better-sqlite3';
 import type { Maintenance } from '../ports.js';
 import type { CatalogProblem, CatalogRow, CatalogSettings, ImageRecord, ImportedImage, VectorSpace } from '../types.js';
@@ -215,26 +216,4 @@ export class SqliteMaintenance implements Maintenance {
         .run(String(settings.lastScan));
     })();
   }
-}
-
-/** What is wrong with one stored vector, if anything. */
-function vectorProblem(
-  r: { status: string | null; vector: Buffer },
-  dims: number | undefined,
-): Pick<CatalogProblem, 'kind' | 'detail'> | null {
-  if (r.status !== 'embedded' && r.status !== 'removed') {
-    return { kind: 'vector-without-embedded-image', detail: `has a vector but its image is ${r.status ?? 'missing'}` };
-  }
-  if (dims === undefined) return { kind: 'vector-of-unknown-space', detail: 'has a vector of a model the library does not record' };
-  if (r.vector.byteLength !== dims * 4) {
-    return { kind: 'vector-wrong-dims', detail: `vector has ${r.vector.byteLength / 4} dimensions, the library's model has ${dims}` };
-  }
-  const v = blobToVector(r.vector);
-  let norm = 0;
-  for (const x of v) norm += x * x;
-  norm = Math.sqrt(norm);
-  if (!Number.isFinite(norm) || Math.abs(norm - 1) > 1e-3) {
-    return { kind: 'vector-not-unit', detail: `vector is not unit-length (norm ${norm})` };
-  }
-  return null;
 }

@@ -9,6 +9,7 @@ import { chooseModel } from '../../app/model-choice.js';
 import { scanFolders } from '../../app/scan-service.js';
 import type { EmbedReport } from '../../pipeline/embed.js';
 import { parsePathMapping } from '../../pipeline/path-map.js';
+import { catchInterrupt } from '../interrupt.js';
 import { contextOf, withLibrary, type Context } from '../context.js';
 import { count } from '../output.js';
 import { startProgress } from '../progress.js';
@@ -95,21 +96,13 @@ async function embedAll(context: Context<unknown>, library: Library, loader: Mod
   let progress: ReturnType<typeof startProgress> | null = null;
   let done = 0;
   // Ctrl-C: stop claiming, finish and commit the batches in flight, say what was kept.
-  // A second Ctrl-C leaves at once (committed batches are safe either way).
-  let interrupted = false;
-  const onSignal = (): void => {
-    if (interrupted) process.exit(130);
-    interrupted = true;
-    report.warn('interrupted: finishing the batches in flight (Ctrl-C again to stop now)…');
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
+  const interrupt = catchInterrupt(report);
   let result: (EmbedReport & { provider: string }) | null;
   try {
     result = await embedLibrary(
       library.catalog,
       loader,
-      { ...request, shouldStop: () => interrupted },
+      { ...request, shouldStop: () => interrupt.requested },
       {
         onRetry: (n) => report.say(`retrying ${count(n, 'failed image')}`),
         onStart: (pending) => (progress = startProgress('embedding', 'images', pending, report.verbosity === 'quiet')),
@@ -125,14 +118,13 @@ async function embedAll(context: Context<unknown>, library: Library, loader: Mod
     throw explainWriteFailure(err);
   } finally {
     (progress as ReturnType<typeof startProgress> | null)?.stop();
-    process.removeListener('SIGINT', onSignal);
-    process.removeListener('SIGTERM', onSignal);
+    interrupt.release();
   }
   if (!result) {
     report.say('nothing to embed: every registered image has a vector or a recorded failure');
     return;
   }
-  if (interrupted) {
+  if (interrupt.requested) {
     report.warn(`interrupted: ${count(done, 'image')} embedded and kept; run the same command to continue`);
     process.exit(130);
   }

@@ -1,4 +1,5 @@
 // reembed, use-model and drop-model: changing a library's model without losing search.
+import { catchInterrupt } from '../interrupt.js';
 import type { Command } from 'commander';
 import { dropCommand, dropModel, findSpace, reembedLibrary, switchModel, useCommand, type ReembedOutcome } from '../../app/model-change.js';
 import type { Library } from '../../app/library.js';
@@ -29,14 +30,7 @@ export async function reembed(_options: unknown, cmd: Command): Promise<void> {
   const complete = await withLibrary(context, { lock: { purpose: 'reembed', catalog: 'reembed' } }, async (library, loader) => {
     let progress: Progress | null = null;
     // Ctrl-C: stop claiming, commit the batches in flight, say what was kept (as embed does).
-    let interrupted = false;
-    const onSignal = (): void => {
-      if (interrupted) process.exit(130);
-      interrupted = true;
-      report.warn('interrupted: finishing the batches in flight (Ctrl-C again to stop now)…');
-    };
-    process.on('SIGINT', onSignal);
-    process.on('SIGTERM', onSignal);
+    const interrupt = catchInterrupt(report);
     let outcome: ReembedOutcome;
     try {
       outcome = await reembedLibrary(
@@ -50,7 +44,7 @@ export async function reembed(_options: unknown, cmd: Command): Promise<void> {
           fileTimeoutMs: options.fileTimeout * 1000,
           retryFailed: options.retryFailed,
           pathMap: (options.pathMap ?? []).map(parsePathMapping),
-          shouldStop: () => interrupted,
+          shouldStop: () => interrupt.requested,
         },
         {
           onStart: (space, missing) => {
@@ -66,12 +60,11 @@ export async function reembed(_options: unknown, cmd: Command): Promise<void> {
       );
     } finally {
       (progress as Progress | null)?.stop();
-      process.removeListener('SIGINT', onSignal);
-      process.removeListener('SIGTERM', onSignal);
+      interrupt.release();
     }
     const { space, progress: state } = outcome;
     const failed = state.failed ? `, ${count(state.failed, 'image')} could not be embedded with it (see below)` : '';
-    if (interrupted) {
+    if (interrupt.requested) {
       report.warn(
         `interrupted: ${state.done.toLocaleString('en-US')} of ${state.embedded.toLocaleString('en-US')} images have a vector from ` +
           `${space.model.id}; run the same command to continue`,
