@@ -115,7 +115,7 @@ export async function prepareBatch(records: readonly ImageRecord[], options: Pre
   const pixels = new Float32Array(records.length * perImage);
   const timeoutMs = options.timeoutMs ?? DEFAULT_FILE_TIMEOUT_MS;
   if (options.workers && (options.read || options.decode)) throw new Error('stand-in stages run on this thread: not with workers');
-  const stages = options.workers ?? inThread(options.read ?? readImageFile, options.decode ?? mediaDecoder(options, timeoutMs));
+  const stages = options.workers ?? stagesHere(options, timeoutMs);
   const one = (record: ImageRecord, slot: number): Promise<Outcome> => {
     const abandon = new AbortController();
     return withTimeout(prepareOne(record, slot * perImage, pixels, stages, options, timeoutMs, abandon.signal), timeoutMs, abandon);
@@ -167,8 +167,10 @@ async function prepareOne(
   }
 }
 
-/** Stages 1 and 2 on this thread: the bytes stay in memory here between them. */
-function inThread(read: ReadStage, decode: DecodeStage): FileStages {
+/** Stages 1 and 2 on this thread (options.read and options.decode, else the real ones): the bytes stay here between them. */
+export function stagesHere(options: Omit<PrepareOptions, 'workers'>, timeoutMs = options.timeoutMs ?? DEFAULT_FILE_TIMEOUT_MS): FileStages {
+  const read = options.read ?? readImageFile;
+  const decode = options.decode ?? mediaDecoder(options, timeoutMs);
   return {
     read: async (path, timeoutMs) => {
       const { bytes, ...facts } = await read(path, timeoutMs);
