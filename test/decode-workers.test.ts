@@ -15,6 +15,7 @@ import { resolveModel } from '../src/model/model-files.js';
 import { DecodePool } from '../src/pipeline/decode-pool.js';
 import { decodePlan, embedPending } from '../src/pipeline/embed.js';
 import { prepareBatch, type PreparedBatch } from '../src/pipeline/prepare.js';
+import * as slowStages from './decode-stand-ins-slow.js';
 import { Limiter } from '../src/util/limiter.js';
 import { register, testLibrary } from './catalog-fixture.js';
 import { allOf, models, sharedDir, tempDir } from './support.js';
@@ -22,6 +23,7 @@ import { allOf, models, sharedDir, tempDir } from './support.js';
 const photosDir = join(sharedDir, 'data', 'photos');
 const badInputs = join(sharedDir, 'data', 'bad-inputs');
 const standIns = new URL('./decode-stand-ins.js', import.meta.url).href;
+const slowStandIns = new URL('./decode-stand-ins-slow.js', import.meta.url).href;
 
 const config: PreprocessConfig = parsePreprocessorConfig(
   JSON.parse(readFileSync(join(models.tinyClip, 'preprocessor_config.json'), 'utf8')),
@@ -156,6 +158,35 @@ test(
 );
 
 test(
+  'a file on a hung mount, or one whose decode never ends, fails with the same reason in a worker as on the main thread',
+  { timeout: 60_000 },
+  async (t) => {
+    const dir = tempDir(t);
+    const good = photos().slice(0, 3);
+    const hung = join(dir, 'on-a-hung-mount.jpg');
+    copyFileSync(good[0], hung);
+    const slow = join(dir, 'slow.jpg');
+    writeFileSync(slow, Buffer.concat([readFileSync(good[1]), slowStages.NEVER_ENDING]));
+    const paths = [good[0], hung, slow, good[2]];
+    const here = await prepareBatch(recordsFor(paths), {
+      config,
+      limiter: new Limiter(2),
+      timeoutMs: 1000,
+      read: slowStages.read,
+      decode: slowStages.decode,
+    });
+    const there = await withPool({ stages: slowStandIns, timeoutMs: 1000 }, (pool) => prepare(paths, 2, pool, 1000));
+    const expected = new Map([
+      [hung, 'gave up after 1 s: opening the file did not finish (a hung network mount?)'],
+      [slow, 'gave up after 1 s (decoder did not finish)'],
+    ]);
+    assert.deepEqual(reasons(here, paths), expected);
+    assert.deepEqual(reasons(there, paths), expected);
+    assert.equal(there.images.length, 2);
+  },
+);
+
+test(
   'embed: decode workers give the same vectors as the main thread, reuse copies without decoding, record crashes',
   { timeout: 180_000 },
   async (t) => {
@@ -167,32 +198,36 @@ test(
       copyFileSync(f, to);
       return to;
     });
-    // Identical content: embedded once, the copy reuses the vector.
-    copyFileSync(files[0], join(dir, 'p', 'copy-of-00.jpg'));
-    paths.push(join(dir, 'p', 'copy-of-00.jpg'));
     // Content of its own (bytes after the JPEG's end), so that on the main thread it is decoded, not reused.
     writeFileSync(join(dir, 'p', 'crash-the-thread.jpg'), Buffer.concat([readFileSync(files[1]), Buffer.from('unique')]));
     paths.push(join(dir, 'p', 'crash-the-thread.jpg'));
+    // Found later: identical content reuses the stored vector, without decoding.
+    const copy = join(dir, 'p', 'copy-of-00.jpg');
+    copyFileSync(files[0], copy);
 
     const model = await resolveModel({ id: models.tinyClip, dtype: 'fp32' }, { cacheDir: models.tinyClip });
     const encoder = await ImageEncoder.load(model);
     t.after(() => encoder.close());
     const run = async (decodeWorkers: number) => {
       const { catalog } = await testLibrary(t, encoder.dims);
-      await register(
-        catalog,
-        paths.map((path) => ({ path, size: 1, mtimeMs: 1, format: 'jpg' })),
-      );
       const failures: string[] = [];
-      const report = await embedPending(catalog.embedQueue(), encoder, {
-        batchSize: 8,
-        decodeWorkers,
-        workerStages: decodeWorkers > 0 ? standIns : undefined,
-        onFailure: (path, reason) => failures.push(`${path}: ${reason}`),
-      });
+      const embed = async (files: string[]) => {
+        await register(
+          catalog,
+          files.map((path) => ({ path, size: 1, mtimeMs: 1, format: 'jpg' })),
+        );
+        return embedPending(catalog.embedQueue(), encoder, {
+          batchSize: 8,
+          decodeWorkers,
+          workerStages: decodeWorkers > 0 ? standIns : undefined,
+          onFailure: (path, reason) => failures.push(`${path}: ${reason}`),
+        });
+      };
+      const report = await embed(paths);
+      const later = await embed([copy]);
       const vectors = await allOf(catalog.vectors.tail(0));
       const records = await catalog.images.get(vectors.map((v) => v.id));
-      return { report, failures, vectors: new Map(vectors.map((v) => [records.get(v.id)!.path, v.vector])) };
+      return { report, later, failures, vectors: new Map(vectors.map((v) => [records.get(v.id)!.path, v.vector])) };
     };
     const here = await run(0);
     const there = await run(2);
@@ -205,10 +240,10 @@ test(
     assert.ok(there.report.failed >= 1 && there.report.failed <= 2, there.failures.join('\n'));
     assert.ok(there.failures.some((f) => f.includes('crash-the-thread.jpg: ')));
     for (const failure of there.failures) assert.match(failure, /: its decoder thread crashed \(.*boom/);
-    assert.equal(there.report.reused, here.report.reused);
-    assert.ok(there.report.reused >= 1, 'the copy reused its original vector');
-    assert.equal(there.vectors.size, there.report.embedded);
+    for (const { later } of [here, there]) assert.deepEqual([later.embedded, later.reused, later.failed], [1, 1, 0]);
+    assert.equal(there.vectors.size, there.report.embedded + 1);
     for (const [path, vector] of there.vectors) assert.deepEqual(vector, here.vectors.get(path), path);
+    assert.deepEqual(there.vectors.get(copy), there.vectors.get(paths[0]));
   },
 );
 

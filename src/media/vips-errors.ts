@@ -31,8 +31,8 @@ const WAITING_ALONE = 1; // operations waiting to run alone (new shared holders 
 const CHANGES = 2; // bumped by every release, so waiters can wait for "anything changed"
 const SLOTS = 3; // then one cell per thread: its shared holds
 
-/** Threads that can share one lock: the one that made it and up to 255 more (worker threads, replacements included while alive). */
-const MAX_THREADS = 256;
+/** Threads that can share one lock: the one that made it and up to 1023 more (worker threads, replacements included while alive). */
+const MAX_THREADS = 1024;
 
 /** How long an operation waits to run alone before it runs anyway. */
 export const ALONE_WAIT_LIMIT_MS = 10_000;

@@ -7,7 +7,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { limitFileOperations } from '../media/safe-open.js';
 import { joinVipsLock, type VipsLockHandle } from '../media/vips-errors.js';
 import type { PreprocessConfig } from '../media/preprocessor-config.js';
-import { mediaDecoder, type DecodedImage, type DecodeStage, type ReadStage } from './prepare.js';
+import { mediaDecoder, timeoutReason, type DecodedImage, type DecodeStage, type ReadStage } from './prepare.js';
 import { readImageFile } from './read-stage.js';
 
 export interface DecodeWorkerSetup {
@@ -46,40 +46,67 @@ async function serve(setup: DecodeWorkerSetup): Promise<void> {
   const floats = 3 * setup.config.cropHeight * setup.config.cropWidth;
   /** Bytes read and not yet decoded or dropped, by request id. */
   const held = new Map<number, Buffer>();
+  /**
+   * Each file's time limit, from the start of its read to the end of its decode:
+   * prepare.ts's, kept here so that its timers race as they do on the main thread
+   * (a read's own limit, set first, before the file's; the file's before sharp's).
+   */
+  const limits = new Map<number, NodeJS.Timeout>();
+  /** Files whose time ran out, until the main thread drops them: their reason. */
+  const expired = new Map<number, string>();
   const send = (reply: FromWorker, transfer: ArrayBuffer[] = []): void => port.postMessage(reply, transfer);
   const fail = (id: number, err: unknown): void => send({ kind: 'error', id, message: err instanceof Error ? err.message : String(err) });
+  const done = (id: number): boolean => {
+    clearTimeout(limits.get(id));
+    limits.delete(id);
+    return !expired.has(id);
+  };
 
   port.on('message', (request: ToWorker) => {
+    const { id } = request as { id: number };
     switch (request.kind) {
-      case 'read':
-        Promise.resolve()
-          .then(() => read(request.path, request.timeoutMs))
-          .then(
-            ({ bytes, size, mtimeMs, contentHash }) => {
-              held.set(request.id, bytes);
-              send({ kind: 'read', id: request.id, size, mtimeMs, contentHash });
-            },
-            (err: unknown) => fail(request.id, err),
-          );
+      case 'read': {
+        // Started before the file's own limit, as on the main thread, so that a read's limit (safe-open.ts) fires first.
+        const reading = (async () => read(request.path, request.timeoutMs))();
+        limits.set(
+          id,
+          setTimeout(() => {
+            limits.delete(id);
+            held.delete(id);
+            expired.set(id, timeoutReason(request.timeoutMs));
+            fail(id, new Error(expired.get(id)));
+          }, request.timeoutMs),
+        );
+        reading.then(
+          ({ bytes, size, mtimeMs, contentHash }) => {
+            if (expired.has(id)) return;
+            held.set(id, bytes);
+            send({ kind: 'read', id, size, mtimeMs, contentHash });
+          },
+          (err: unknown) => done(id) && fail(id, err),
+        );
         break;
+      }
       case 'decode': {
-        const bytes = held.get(request.id);
-        held.delete(request.id);
+        const bytes = held.get(id);
+        held.delete(id);
         if (!bytes) {
-          fail(request.id, new Error('decoder thread lost the bytes it read'));
+          fail(id, new Error(expired.get(id) ?? 'the decoder thread no longer holds the bytes it read'));
           break;
         }
         const tensor = new Float32Array(floats);
         Promise.resolve()
           .then(() => decode(bytes, tensor, 0))
           .then(
-            (image) => send({ kind: 'decoded', id: request.id, tensor, ...image }, [tensor.buffer]),
-            (err: unknown) => fail(request.id, err),
+            (image) => done(id) && send({ kind: 'decoded', id, tensor, ...image }, [tensor.buffer]),
+            (err: unknown) => done(id) && fail(id, err),
           );
         break;
       }
       case 'drop':
-        held.delete(request.id);
+        done(id);
+        held.delete(id);
+        expired.delete(id);
         break;
       case 'ping':
         send({ kind: 'pong' });

@@ -118,7 +118,10 @@ export async function prepareBatch(records: readonly ImageRecord[], options: Pre
   const stages = options.workers ?? stagesHere(options, timeoutMs);
   const one = (record: ImageRecord, slot: number): Promise<Outcome> => {
     const abandon = new AbortController();
-    return withTimeout(prepareOne(record, slot * perImage, pixels, stages, options, timeoutMs, abandon.signal), timeoutMs, abandon);
+    const work = prepareOne(record, slot * perImage, pixels, stages, options, timeoutMs, abandon.signal);
+    // Workers keep the same time limit themselves (decode-worker.ts), so that a file's reason is the same
+    // as here; this one is their backstop, a little later, for a worker that no longer answers.
+    return withTimeout(work, timeoutMs, abandon, options.workers ? WORKER_BACKSTOP_MS : 0);
   };
   const outcomes = await Promise.all(
     records.map((record, slot) =>
@@ -191,14 +194,22 @@ export function mediaDecoder(options: Pick<PrepareOptions, 'config' | 'maxPixels
   };
 }
 
-/** `work`, or a failure after `ms`; then `abandon` is aborted, so that stages elsewhere stop waiting for it. */
-function withTimeout<T>(work: Promise<T>, ms: number, abandon: AbortController): Promise<T> {
+/** Why a file failed when reading, asking the catalogue and decoding it took longer than `ms` in all. */
+export function timeoutReason(ms: number): string {
+  return `gave up after ${ms / 1000} s (decoder did not finish)`;
+}
+
+/** How much later than a worker's own time limit the main thread gives up on a file (decode-worker.ts). */
+const WORKER_BACKSTOP_MS = 1000;
+
+/** `work`, or a failure after `ms` (+ `lateMs`); then `abandon` is aborted, so that stages elsewhere stop waiting for it. */
+function withTimeout<T>(work: Promise<T>, ms: number, abandon: AbortController, lateMs = 0): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const limit = new Promise<never>((_, reject) => {
     timer = setTimeout(() => {
-      reject(new Error(`gave up after ${ms / 1000} s (decoder did not finish)`));
+      reject(new Error(timeoutReason(ms)));
       abandon.abort();
-    }, ms);
+    }, ms + lateMs);
   });
   return Promise.race([work, limit]).finally(() => clearTimeout(timer));
 }
