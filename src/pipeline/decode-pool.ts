@@ -104,7 +104,7 @@ export class DecodePool implements FileStages {
   private readonly setup: Omit<DecodeWorkerSetup, 'vipsLock'>;
   private readonly pingLimitMs: number;
 
-  private constructor(private readonly options: DecodePoolOptions) {
+  private constructor(options: DecodePoolOptions) {
     const timeoutMs = options.timeoutMs ?? DEFAULT_FILE_TIMEOUT_MS;
     this.setup = {
       config: options.config,
