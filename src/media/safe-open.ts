@@ -88,7 +88,10 @@ export async function openRegularFile(path: string, timeoutMs = DEFAULT_FILE_TIM
 }
 
 /** The whole content of a regular file, with the size and mtime of what was read. */
-export async function readRegularFile(path: string, timeoutMs = DEFAULT_FILE_TIMEOUT_MS): Promise<{ bytes: Buffer; size: number; mtimeMs: number }> {
+export async function readRegularFile(
+  path: string,
+  timeoutMs = DEFAULT_FILE_TIMEOUT_MS,
+): Promise<{ bytes: Buffer; size: number; mtimeMs: number }> {
   const { handle, info } = await openRegularFile(path, timeoutMs);
   try {
     const bytes = await limited('reading the file', timeoutMs, () => handle.readFile());
