@@ -264,3 +264,10 @@ test('the decode plan: frugal beside a model on the CPU, workers beside a GPU, o
     0,
   );
 });
+
+test('workers that cannot start are an error that says why, before any file is touched', async () => {
+  await assert.rejects(
+    DecodePool.start({ workers: 2, config, stages: new URL('./no-such-stand-ins.js', import.meta.url).href }),
+    /^Error: cannot start the decoder's worker threads: .*no-such-stand-ins\.js/,
+  );
+});
