@@ -7,6 +7,8 @@
 // A crash loses at most the batches in flight; everything committed stays.
 // Memory is bounded by the queue, whatever the library size: images are claimed
 // a batch at a time. Every stage is passed in, so each can be tested alone.
+// Reading and decoding follow the decode plan (decodePlan below): how many files
+// at once, and whether in worker threads (decode-pool.ts), by where the model runs.
 import type { EmbedQueue } from '../catalog/ports.js';
 import type { ImageRecord } from '../catalog/types.js';
 import { configureDecoding, type DecodePlan } from '../media/decode-threads.js';
