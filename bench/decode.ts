@@ -17,14 +17,17 @@
 // one-thread rate (decode_main_thread_bound_speedup), whatever N is.
 //
 //   node dist/bench/decode.js [--images DIR] [--model DIR] [--decode-threads 1,2,4]
-//     [--workers auto|all|N] [--worker-stage all|decode] [--in-flight-per-thread K]
-//     [--hash pool|inline] [--passes P] [--exact] [--out FILE.json]
+//     [--workers auto|all|N] [--in-flight-per-thread K] [--passes P] [--exact] [--out FILE.json]
+//     [--impl pipeline|prototype] [--worker-stage all|decode] [--hash pool|inline]
 //
-// Defaults (the design proposed for the pipeline when the model is on a GPU and
-// decoding sets the pace): --workers auto --worker-stage all
-// --in-flight-per-thread 2 --hash inline. --hash inline hashes with createHash on
-// the thread that handles the file (a worker, or the main thread as prepare.ts
-// does today); --hash pool with crypto.subtle.digest, which runs on the libuv pool.
+// Defaults (the pipeline when the model is on a GPU and decoding sets the pace):
+// --workers auto --in-flight-per-thread 2, measuring the pipeline's own code:
+// stages 1–2 of src/pipeline/prepare.ts on the main thread (--workers 0) or in
+// its decode workers (src/pipeline/decode-pool.ts), the tensor written where the
+// batch would hold it. --impl prototype measures this file's first prototype
+// instead (a worker pool of its own; --worker-stage and --hash apply to it only):
+// --hash inline hashes with createHash on the thread that handles the file;
+// --hash pool with crypto.subtle.digest, which runs on the libuv pool.
 import { execFileSync } from 'node:child_process';
 import { createHash, webcrypto } from 'node:crypto';
 import { readFileSync, readdirSync } from 'node:fs';
@@ -38,11 +41,15 @@ import { configureDecoding, decodeWorkers, FILES_IN_FLIGHT_PER_THREAD } from '..
 import { readExif } from '../src/media/exif.js';
 import { preprocessInto } from '../src/media/preprocess.js';
 import { parsePreprocessorConfig, type PreprocessConfig } from '../src/media/preprocessor-config.js';
+import { DecodePool } from '../src/pipeline/decode-pool.js';
+import { stagesHere, type FileStages } from '../src/pipeline/prepare.js';
 import { models, sharedDir } from '../scripts/paths.js';
 import { numberArg, parseArgs } from './args.js';
 import { peakRssBytes, report, round } from './stats.js';
 
 type Hash = 'inline' | 'pool';
+/** What is measured: the pipeline's stages and decode pool, or this file's first prototype. */
+type Impl = 'pipeline' | 'prototype';
 
 /** Files in flight per decode thread, as the pipeline should have them. */
 const DEFAULT_IN_FLIGHT = FILES_IN_FLIGHT_PER_THREAD;
@@ -64,6 +71,8 @@ export interface DecodeBenchOptions {
   inFlightPerThread?: number;
   /** With workers: they do every stage for a path ('all', default), or decode bytes the main thread read and hashed ('decode'). */
   workerStage?: WorkerStage;
+  /** The pipeline's code (default) or the prototype's. */
+  impl?: Impl;
   /**
    * Worker threads that run the per-file work, off the main thread's event loop:
    * 0 for none (the main thread does it), a number, 'auto' (decodeWorkers() in
@@ -86,6 +95,7 @@ export interface DecodeBenchResult {
   decode_in_flight_per_thread: number;
   decode_workers_by_threads: Record<string, number>;
   decode_worker_stage: WorkerStage;
+  decode_impl: Impl;
   decode_fast_shrink: boolean;
   mean_file_mb: number;
 }
@@ -115,6 +125,11 @@ function workersArg(value: string | undefined, threads: number): number {
 function workerStageArg(value: string | undefined): WorkerStage {
   if (value === undefined || value === 'decode' || value === 'all') return value ?? 'all';
   throw new Error(`--worker-stage must be decode or all, not "${value}"`);
+}
+
+function implArg(value: string | undefined): Impl {
+  if (value === undefined || value === 'pipeline' || value === 'prototype') return value ?? 'pipeline';
+  throw new Error(`--impl must be pipeline or prototype, not "${value}"`);
 }
 
 /** Parses "1,2,4,8" (each a positive integer). */
@@ -148,7 +163,14 @@ export function runDecodeBench(options: DecodeBenchOptions): DecodeBenchResult {
     const args = [self, '--phase', 'one', '--threads', String(threads), '--images', images, '--model', model, '--hash', hash];
     args.push('--passes', String(options.passes ?? 3), '--in-flight-per-thread', String(options.inFlightPerThread ?? DEFAULT_IN_FLIGHT));
     if (options.exact) args.push('--exact');
-    args.push('--workers', String(options.workers ?? 'auto'), '--worker-stage', options.workerStage ?? 'all');
+    args.push(
+      '--workers',
+      String(options.workers ?? 'auto'),
+      '--worker-stage',
+      options.workerStage ?? 'all',
+      '--impl',
+      options.impl ?? 'pipeline',
+    );
     const stdout = execFileSync(process.execPath, args, {
       // The pool size is read when the pool starts: only a new process can have another.
       env: { ...process.env, UV_THREADPOOL_SIZE: String(threads) },
@@ -175,6 +197,7 @@ export function runDecodeBench(options: DecodeBenchOptions): DecodeBenchResult {
     decode_in_flight_per_thread: options.inFlightPerThread ?? DEFAULT_IN_FLIGHT,
     decode_workers_by_threads: byThreads((r) => r.workers, 0),
     decode_worker_stage: options.workerStage ?? 'all',
+    decode_impl: options.impl ?? 'pipeline',
     decode_fast_shrink: !options.exact,
     mean_file_mb: round(any.mean_file_mb, 2),
   };
@@ -190,6 +213,7 @@ interface RunSettings {
   inFlightPerThread: number;
   workers: number;
   workerStage: WorkerStage;
+  impl: Impl;
 }
 
 /** The pipeline's work for one file (prepare.ts's prepareOne, minus the catalogue), writing the tensor at out[0…]. */
@@ -307,6 +331,39 @@ function serveAsWorker(setup: WorkerSetup): void {
   });
 }
 
+/** The pipeline's stages 1–2 (prepare.ts), on this thread or in its decode workers, as embedPending sets them up. */
+async function pipelineStages(
+  workers: number,
+  config: PreprocessConfig,
+  exact: boolean,
+  poolSize: number,
+): Promise<{ prepare: (path: string, out: Float32Array) => Promise<void>; close: () => Promise<void> }> {
+  const timeoutMs = 60_000;
+  const pool =
+    workers > 0
+      ? await DecodePool.start({
+          workers,
+          config,
+          fastShrink: !exact,
+          timeoutMs,
+          fileOperations: Math.max(1, Math.floor((poolSize - 1) / workers)),
+        })
+      : null;
+  const stages: FileStages = pool ?? stagesHere({ config, fastShrink: !exact }, timeoutMs);
+  const signal = new AbortController().signal;
+  return {
+    prepare: async (path, out) => {
+      const file = await stages.read(path, timeoutMs, signal);
+      try {
+        await file.decode(out, 0);
+      } finally {
+        file.release();
+      }
+    },
+    close: async () => pool?.close(),
+  };
+}
+
 /** One process, one thread count: the pipeline's per-file work over every photo, `threads` × in-flight files at a time. */
 async function measureOne(settings: RunSettings): Promise<OneRun> {
   const { threads, hash, exact } = settings;
@@ -320,9 +377,11 @@ async function measureOne(settings: RunSettings): Promise<OneRun> {
   const inFlight = threads * settings.inFlightPerThread;
   const slots = Array.from({ length: inFlight }, () => new Float32Array(perImage));
   const pool =
-    settings.workers > 0
-      ? workerPool(settings.workers, { decodeWorker: true, model: settings.model, hash, exact, stage: settings.workerStage })
-      : null;
+    settings.impl === 'pipeline'
+      ? await pipelineStages(settings.workers, config, exact, poolSize)
+      : settings.workers > 0
+        ? workerPool(settings.workers, { decodeWorker: true, model: settings.model, hash, exact, stage: settings.workerStage })
+        : null;
   const prepare = pool?.prepare ?? filePreparer(config, hash, exact);
 
   const pass = async (): Promise<{ wallMs: number; cpuMs: number; mainMs: number }> => {
@@ -380,6 +439,7 @@ async function main(): Promise<void> {
       inFlightPerThread,
       workers: workersArg(args.get('workers'), numberArg(args, 'threads', 1)),
       workerStage: workerStageArg(args.get('worker-stage')),
+      impl: implArg(args.get('impl')),
     });
     process.stdout.write(`${JSON.stringify(run)}\n`);
     return;
@@ -395,6 +455,7 @@ async function main(): Promise<void> {
       exact: args.has('exact'),
       inFlightPerThread,
       workerStage: workerStageArg(args.get('worker-stage')),
+      impl: implArg(args.get('impl')),
       workers: ['auto', 'all'].includes(args.get('workers') ?? 'auto')
         ? ((args.get('workers') ?? 'auto') as 'auto' | 'all')
         : numberArg(args, 'workers', 0),

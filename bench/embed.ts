@@ -12,7 +12,10 @@
 //   npm run bench:embed -- --model DIR [--dtype fp32|q8] --images DIR [--out FILE.json]
 //     [--repeat R]             R copies of every image (each with distinct trailing bytes,
 //                              so none reuses another's vector): a longer, steadier run
-//     [--batch-size N] [--sessions N] [--threads N] [--spinning] [--decode-concurrency N] [--exact]
+//     [--batch-size N] [--sessions N] [--threads N] [--spinning] [--exact]
+//     [--decode-concurrency N] [--decode-workers N]   files read and decoded at once, and in how many
+//                              worker threads (default: the pipeline's decode plan for the provider;
+//                              the JSON's decode_in_flight and decode_workers say what ran)
 //     [--device cpu|auto|cuda|webgpu|dml|coreml]   where the model runs (default cpu); the JSON's
 //                              "provider" is the one that ran, and the batch size defaults to its own
 //     [--decode-threads 1,2,4,…]  also decode photos/s at each thread count (bench/decode.ts):
@@ -29,7 +32,7 @@ import { preprocessInto } from '../src/media/preprocess.js';
 import { DEFAULT_IMAGE_SESSIONS, ImageEncoder, type ImageEncoderOptions } from '../src/model/encoders.js';
 import { defaultBatchSize, probeDevice, resolveDevice, type Provider } from '../src/model/execution-provider.js';
 import { parseDtype, parseModelArg, resolveModel, type ResolvedModel } from '../src/model/model-files.js';
-import { DEFAULT_BATCH_SIZE, DEFAULT_DECODE_CONCURRENCY, embedPending, type EmbedOptions } from '../src/pipeline/embed.js';
+import { DEFAULT_BATCH_SIZE, embedPending, type EmbedOptions } from '../src/pipeline/embed.js';
 import { DEFAULT_FAST_SHRINK } from '../src/pipeline/prepare.js';
 import { registerFolders } from '../src/pipeline/register.js';
 import { scanImages } from '../src/pipeline/scan.js';
@@ -55,7 +58,9 @@ const encoderOptions: ImageEncoderOptions = {
 };
 const embedOptions: EmbedOptions = {
   batchSize,
-  decodeConcurrency: numberArg(args, 'decode-concurrency', DEFAULT_DECODE_CONCURRENCY),
+  // Unset: the pipeline's decode plan (configureDecoding for the provider).
+  decodeConcurrency: args.has('decode-concurrency') ? numberArg(args, 'decode-concurrency', 0) : undefined,
+  decodeWorkers: args.has('decode-workers') ? numberArg(args, 'decode-workers', 0) : undefined,
   fastShrink: args.has('exact') ? false : DEFAULT_FAST_SHRINK,
 };
 
@@ -198,6 +203,9 @@ async function pipelinePhase(): Promise<object> {
       pipeline_cpu_ms_per_image: cpuMs / value.embedded,
       embedded: value.embedded,
       failed: value.failed,
+      decode_in_flight: value.decoding.inFlight,
+      decode_workers: value.decoding.workers,
+      decode_threads: value.decoding.threads,
       peak_rss_bytes: peakRssBytes(),
       rss_at_quarters: [0.25, 0.5, 0.75, 1].map(quarter),
     };
@@ -288,7 +296,9 @@ async function main(): Promise<void> {
         threads: encoderOptions.threads,
         spinning: encoderOptions.spinning,
         fast_shrink: embedOptions.fastShrink,
-        decode_concurrency: embedOptions.decodeConcurrency,
+        decode_concurrency: pipeline.decode_in_flight,
+        decode_workers: pipeline.decode_workers,
+        decode_threads: pipeline.decode_threads,
         load_average_before_after: load.map((l) => round(l, 2)),
         provider: device.provider,
         device: requestedDevice,

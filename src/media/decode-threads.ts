@@ -16,7 +16,9 @@
 //     whatever the core count (bench/decode.ts, decode_main_thread_bound_speedup).
 //     Hashing with crypto.subtle.digest moves the SHA-256 to the pool; decoding in
 //     worker threads (decodeWorkers of them, each with its own event loop) leaves
-//     the main thread ~0.5 ms per photo, a bound of 30–60×.
+//     the main thread ~0.5 ms per photo, a bound of 30–60×. The embed pipeline
+//     follows configureDecoding's plan (src/pipeline/embed.ts, decodePlan), with
+//     its worker threads in src/pipeline/decode-pool.ts.
 //
 // libuv's pool holds 4 threads unless UV_THREADPOOL_SIZE says otherwise, and it
 // reads that variable once, when the pool first starts (the first asynchronous

@@ -16,7 +16,18 @@ function threadPoolSize(): number {
   return Number.isInteger(n) && n > 0 ? n : 4;
 }
 
-const fileOperations = new Limiter(Math.max(1, threadPoolSize() - 1));
+let fileOperations = new Limiter(Math.max(1, threadPoolSize() - 1));
+
+/**
+ * Sets how many file operations this thread may run at once. libuv's pool is
+ * the process's, shared by every thread, while each worker thread has its own
+ * instance of this module: worker threads that open files share the pool's
+ * threads less one between them (the embed pipeline's decode workers, see
+ * src/pipeline/decode-pool.ts). Call before the first file operation.
+ */
+export function limitFileOperations(count: number): void {
+  fileOperations = new Limiter(count);
+}
 
 /** The time a single file operation may take by default (a local disk answers in milliseconds). */
 export const DEFAULT_FILE_TIMEOUT_MS = 60_000;

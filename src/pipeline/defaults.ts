@@ -6,5 +6,8 @@ export const DEFAULT_BATCH_SIZE = 16;
 /**
  * One decode per libuv thread (UV_THREADPOOL_SIZE, 4 by default) keeps the
  * decoder busy without letting files of later batches overtake the next one.
+ * What the pipeline reads and decodes at once when the model runs on the CPU of
+ * a machine with up to 4 cores; otherwise configureDecoding
+ * (src/media/decode-threads.ts) sizes it to the cores.
  */
 export const DEFAULT_DECODE_CONCURRENCY = 4;

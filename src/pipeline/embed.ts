@@ -7,13 +7,18 @@
 // A crash loses at most the batches in flight; everything committed stays.
 // Memory is bounded by the queue, whatever the library size: images are claimed
 // a batch at a time. Every stage is passed in, so each can be tested alone.
+// Reading and decoding follow the decode plan (decodePlan below): how many files
+// at once, and whether in worker threads (decode-pool.ts), by where the model runs.
 import type { EmbedQueue } from '../catalog/ports.js';
 import type { ImageRecord } from '../catalog/types.js';
+import { configureDecoding, type DecodePlan } from '../media/decode-threads.js';
 import type { PreprocessConfig } from '../media/preprocessor-config.js';
+import type { Provider } from '../model/execution-provider.js';
 import { Limiter } from '../util/limiter.js';
+import { DecodePool } from './decode-pool.js';
 import { DEFAULT_BATCH_SIZE, DEFAULT_DECODE_CONCURRENCY } from './defaults.js';
 import { encodeBatch, type BatchEncoder, type EncodedBatch } from './encode-stage.js';
-import { prepareBatch, type DecodeStage, type ReadFacts, type ReadStage } from './prepare.js';
+import { prepareBatch, type DecodeStage, type PrepareOptions, type ReadFacts, type ReadStage } from './prepare.js';
 
 export interface EmbedProgress {
   done: number;
@@ -26,8 +31,21 @@ export interface EmbedOptions {
   maxPixels?: number;
   /** Per-file limit for reading and decoding. */
   fileTimeoutMs?: number;
-  /** Files read and decoded at once; default DEFAULT_DECODE_CONCURRENCY. */
+  /**
+   * Decode threads: libuv pool threads decoding at once (src/media/decode-threads.ts);
+   * default one per core, at least 4, capped at the pool's size.
+   */
+  decodeThreads?: number;
+  /** Files read and decoded at once; default the decode plan's (configureDecoding: DEFAULT_DECODE_CONCURRENCY where the model runs on 2 cores). */
   decodeConcurrency?: number;
+  /**
+   * Worker threads that read and decode (decode-pool.ts); 0: this thread does.
+   * Default the decode plan's: none while the model shares the CPU on up to 4
+   * decode threads, else one per 4 decode threads.
+   */
+  decodeWorkers?: number;
+  /** A module (URL) whose `read` and/or `decode` exports replace stages 1 and 2 inside the decode workers (tests). */
+  workerStages?: string;
   /** JPEG shrink-on-load; default DEFAULT_FAST_SHRINK (prepare.ts). */
   fastShrink?: boolean;
   /** Catalogue path → the path this machine reads (--path-map). */
@@ -68,6 +86,8 @@ export interface EmbedReport {
   /** Images left pending because their file was not ready (EmbedOptions.ready). */
   deferred: number;
   seconds: number;
+  /** How files were read and decoded: libuv threads, files at once, worker threads. */
+  decoding: { threads: number; inFlight: number; workers: number };
 }
 
 export { DEFAULT_BATCH_SIZE, DEFAULT_DECODE_CONCURRENCY };
@@ -77,6 +97,24 @@ const PREFETCH_BATCHES = 2;
 /** The image encoder as the pipeline uses it: encoding plus the preprocessing its model expects. */
 export interface PipelineEncoder extends BatchEncoder {
   readonly preprocess: PreprocessConfig;
+  /** Where the model runs; the CPU when not said (decoding then shares the cores with it). */
+  readonly provider?: Provider;
+}
+
+/**
+ * How this run decodes: configureDecoding's plan for the encoder's provider (a
+ * model on the CPU shares the cores with decoding, so decoding stays frugal
+ * there), with the caller's overrides.
+ */
+export function decodePlan(encoder: Pick<PipelineEncoder, 'provider'>, options: EmbedOptions = {}): DecodePlan {
+  const plan = configureDecoding({ threads: options.decodeThreads, sharesCpuWithModel: (encoder.provider ?? 'cpu') === 'cpu' });
+  const standIns = options.read !== undefined || options.decode !== undefined;
+  return {
+    ...plan,
+    inFlight: options.decodeConcurrency ?? plan.inFlight,
+    // Stand-in stages are functions of this thread: they cannot run in workers.
+    workers: options.decodeWorkers ?? (standIns ? 0 : plan.workers),
+  };
 }
 
 interface InFlight {
@@ -88,18 +126,44 @@ export async function embedPending(queue: EmbedQueue, encoder: PipelineEncoder, 
   const batchSize = options.batchSize ?? DEFAULT_BATCH_SIZE;
   const started = performance.now();
   const total = await queue.pendingCount();
-  const report: EmbedReport = { embedded: 0, reused: 0, failed: 0, lost: 0, deferred: 0, seconds: 0 };
-  const prepareOptions = {
+  const plan = decodePlan(encoder, options);
+  const report: EmbedReport = {
+    embedded: 0,
+    reused: 0,
+    failed: 0,
+    lost: 0,
+    deferred: 0,
+    seconds: 0,
+    decoding: { threads: plan.threads, inFlight: plan.inFlight, workers: plan.workers },
+  };
+  if (plan.workers > 0 && (options.read || options.decode)) {
+    throw new Error('stand-in read and decode stages run on this thread: not with decode workers (use workerStages)');
+  }
+  const workers =
+    plan.workers > 0
+      ? await DecodePool.start({
+          workers: plan.workers,
+          config: encoder.preprocess,
+          maxPixels: options.maxPixels,
+          fastShrink: options.fastShrink,
+          timeoutMs: options.fileTimeoutMs,
+          // libuv's pool is the process's: the workers share all its threads but one for file operations (safe-open.ts).
+          fileOperations: Math.max(1, Math.floor((plan.poolSize - 1) / plan.workers)),
+          stages: options.workerStages,
+        })
+      : undefined;
+  const prepareOptions: PrepareOptions = {
     config: encoder.preprocess,
     maxPixels: options.maxPixels,
     timeoutMs: options.fileTimeoutMs,
     fastShrink: options.fastShrink,
-    limiter: new Limiter(options.decodeConcurrency ?? DEFAULT_DECODE_CONCURRENCY),
+    limiter: new Limiter(plan.inFlight),
     reusableVector: (hash: string) => queue.vectorForContent(hash),
     localPath: options.localPath,
     ready: options.ready,
     read: options.read,
     decode: options.decode,
+    workers,
   };
   const capacity = encoder.parallelism + PREFETCH_BATCHES;
   const inFlight: InFlight[] = [];
@@ -163,6 +227,8 @@ export async function embedPending(queue: EmbedQueue, encoder: PipelineEncoder, 
     // Let the batches in flight finish before the caller closes the catalogue and the model.
     await Promise.allSettled(inFlight.map((q) => q.result));
     throw err;
+  } finally {
+    await workers?.close();
   }
   report.seconds = (performance.now() - started) / 1000;
   return report;

@@ -3,7 +3,9 @@
 // that cannot be read or decoded becomes a failure with a reason, never an
 // exception, and content already embedded elsewhere in the library reuses that
 // vector without decoding. Both stages are injectable, so each can be tested
-// with a stand-in for the other.
+// with a stand-in for the other. They run on this thread's event loop, or in
+// worker threads (PrepareOptions.workers, decode-pool.ts): the same steps in the
+// same order, with the catalogue still asked here, between reading and decoding.
 import type { EmbeddedImage, ExifFacts, FailedImage, ImageRecord, ReusableVector } from '../catalog/types.js';
 import { readExif } from '../media/exif.js';
 import { preprocessInto } from '../media/preprocess.js';
@@ -45,8 +47,28 @@ export interface ReadFacts {
 /** Stage 1: a file's bytes (read-stage.ts). */
 export type ReadStage = (path: string, timeoutMs: number) => Promise<ReadFile>;
 
+/** What stage 2 says of an image: its oriented size and EXIF facts. */
+export interface DecodedImage {
+  width: number;
+  height: number;
+  exif: ExifFacts;
+}
+
 /** Stage 2: bytes → one tensor at out[offset…]; returns the oriented size and the EXIF facts. */
-export type DecodeStage = (bytes: Buffer, out: Float32Array, offset: number) => Promise<{ width: number; height: number; exif: ExifFacts }>;
+export type DecodeStage = (bytes: Buffer, out: Float32Array, offset: number) => Promise<DecodedImage>;
+
+/** A file read by stage 1 whose bytes stay where they were read (this thread or a worker) until decoded or released. */
+export interface ReadHandle extends Omit<ReadFile, 'bytes'> {
+  /** Stage 2 on those bytes, into out[offset…]. */
+  decode(out: Float32Array, offset: number): Promise<DecodedImage>;
+  /** The bytes are no longer needed (decoded, reused or deferred). */
+  release(): void;
+}
+
+/** Stages 1 and 2 elsewhere: a pool of worker threads (decode-pool.ts). `signal` aborts when the file's time is up. */
+export interface FileStages {
+  read(path: string, timeoutMs: number, signal: AbortSignal): Promise<ReadHandle>;
+}
 
 export interface PrepareOptions {
   config: PreprocessConfig;
@@ -70,6 +92,8 @@ export interface PrepareOptions {
   /** Stand-ins for tests; default: readImageFile and the media module's decoder. */
   read?: ReadStage;
   decode?: DecodeStage;
+  /** Run stages 1 and 2 there (worker threads) instead of on this thread; not with `read` or `decode`. */
+  workers?: FileStages;
 }
 
 /**
@@ -90,9 +114,15 @@ export async function prepareBatch(records: readonly ImageRecord[], options: Pre
   const perImage = 3 * config.cropHeight * config.cropWidth;
   const pixels = new Float32Array(records.length * perImage);
   const timeoutMs = options.timeoutMs ?? DEFAULT_FILE_TIMEOUT_MS;
-  const decode = options.decode ?? mediaDecoder(options, timeoutMs);
-  const one = (record: ImageRecord, slot: number): Promise<Outcome> =>
-    withTimeout(prepareOne(record, slot * perImage, pixels, decode, options, timeoutMs), timeoutMs);
+  if (options.workers && (options.read || options.decode)) throw new Error('stand-in stages run on this thread: not with workers');
+  const stages = options.workers ?? stagesHere(options, timeoutMs);
+  const one = (record: ImageRecord, slot: number): Promise<Outcome> => {
+    const abandon = new AbortController();
+    const work = prepareOne(record, slot * perImage, pixels, stages, options, timeoutMs, abandon.signal);
+    // Workers keep the same time limit themselves (decode-worker.ts), so that a file's reason is the same
+    // as here; this one is their backstop, a little later, for a worker that no longer answers.
+    return withTimeout(work, timeoutMs, abandon, options.workers ? WORKER_BACKSTOP_MS : 0);
+  };
   const outcomes = await Promise.all(
     records.map((record, slot) =>
       (options.limiter ? options.limiter.run(() => one(record, slot)) : one(record, slot)).catch((err: unknown): FailedImage => ({
@@ -121,22 +151,39 @@ async function prepareOne(
   record: ImageRecord,
   offset: number,
   pixels: Float32Array,
-  decode: DecodeStage,
+  stages: FileStages,
   options: PrepareOptions,
   timeoutMs: number,
+  signal: AbortSignal,
 ): Promise<Outcome> {
   const path = options.localPath ? options.localPath(record.path) : record.path;
-  const file = await (options.read ?? readImageFile)(path, timeoutMs);
-  const { size, mtimeMs, contentHash } = file;
-  if (options.ready && !options.ready({ path: record.path, size, mtimeMs })) return { id: record.id, deferred: true };
-  const known = await options.reusableVector?.(contentHash);
-  if (known) return { id: record.id, size, mtimeMs, contentHash, ...known };
-  const { width, height, exif } = await decode(file.bytes, pixels, offset);
-  return { id: record.id, size, mtimeMs, width, height, contentHash, exif };
+  const file = await stages.read(path, timeoutMs, signal);
+  try {
+    const { size, mtimeMs, contentHash } = file;
+    if (options.ready && !options.ready({ path: record.path, size, mtimeMs })) return { id: record.id, deferred: true };
+    const known = await options.reusableVector?.(contentHash);
+    if (known) return { id: record.id, size, mtimeMs, contentHash, ...known };
+    const { width, height, exif } = await file.decode(pixels, offset);
+    return { id: record.id, size, mtimeMs, width, height, contentHash, exif };
+  } finally {
+    file.release();
+  }
+}
+
+/** Stages 1 and 2 on this thread (options.read and options.decode, else the real ones): the bytes stay here between them. */
+export function stagesHere(options: Omit<PrepareOptions, 'workers'>, timeoutMs = options.timeoutMs ?? DEFAULT_FILE_TIMEOUT_MS): FileStages {
+  const read = options.read ?? readImageFile;
+  const decode = options.decode ?? mediaDecoder(options, timeoutMs);
+  return {
+    read: async (path, timeoutMs) => {
+      const { bytes, ...facts } = await read(path, timeoutMs);
+      return { ...facts, decode: (out, offset) => decode(bytes, out, offset), release: () => {} };
+    },
+  };
 }
 
 /** The real stage 2: sharp's decoder and the model's preprocessing, then the EXIF facts of the same bytes. */
-function mediaDecoder(options: PrepareOptions, timeoutMs: number): DecodeStage {
+export function mediaDecoder(options: Pick<PrepareOptions, 'config' | 'maxPixels' | 'fastShrink'>, timeoutMs: number): DecodeStage {
   return async (bytes, out, offset) => {
     const size = await preprocessInto(bytes, options.config, out, offset, {
       maxPixels: options.maxPixels,
@@ -147,10 +194,22 @@ function mediaDecoder(options: PrepareOptions, timeoutMs: number): DecodeStage {
   };
 }
 
-function withTimeout<T>(work: Promise<T>, ms: number): Promise<T> {
+/** Why a file failed when reading, asking the catalogue and decoding it took longer than `ms` in all. */
+export function timeoutReason(ms: number): string {
+  return `gave up after ${ms / 1000} s (decoder did not finish)`;
+}
+
+/** How much later than a worker's own time limit the main thread gives up on a file (decode-worker.ts). */
+const WORKER_BACKSTOP_MS = 1000;
+
+/** `work`, or a failure after `ms` (+ `lateMs`); then `abandon` is aborted, so that stages elsewhere stop waiting for it. */
+function withTimeout<T>(work: Promise<T>, ms: number, abandon: AbortController, lateMs = 0): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const limit = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`gave up after ${ms / 1000} s (decoder did not finish)`)), ms);
+    timer = setTimeout(() => {
+      reject(new Error(timeoutReason(ms)));
+      abandon.abort();
+    }, ms + lateMs);
   });
   return Promise.race([work, limit]).finally(() => clearTimeout(timer));
 }
