@@ -3,7 +3,6 @@
 import { existsSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Catalog } from '../catalog/ports.js';
-import { preprocessInto } from '../media/preprocess.js';
 import { readRegularFile } from '../media/safe-open.js';
 import { invalidVectorReason } from '../util/vectors.js';
 import type { ImageEncoder } from '../model/encoders.js';
@@ -31,6 +30,8 @@ export async function embedImageFile(encoder: ImageEncoder, path: string): Promi
     throw new Error(`cannot read ${path}: ${(err as Error).message}`, { cause: err });
   }
   const pixels = new Float32Array(encoder.pixelsPerImage);
+  // The decoder (sharp, libvips) loads only for an image query: a text search does without it.
+  const { preprocessInto } = await import('../media/preprocess.js');
   try {
     await preprocessInto(bytes, encoder.preprocess, pixels, 0);
   } catch (err) {

@@ -18,6 +18,14 @@ export class ModelLoader {
     private readonly options: { device?: DeviceChoice; oneShot?: boolean } = {},
   ) {}
 
+  /**
+   * Starts a model thread (and onnxruntime in it) before the model is known, for a
+   * one-shot query: it then loads beside the catalogue's opening. See InferenceThread.prestart.
+   */
+  static prestart(): void {
+    void import('../model/inference-thread.js').then(({ InferenceThread }) => InferenceThread.prestart());
+  }
+
   async resolve(spec: ModelSpec): Promise<ResolvedModel> {
     let downloading = false;
     try {
@@ -41,9 +49,10 @@ export class ModelLoader {
   }
 
   // The encoders' modules (onnxruntime, transformers.js) load when a model is first needed.
-  async textEncoder(spec: ModelSpec): Promise<TextEncoder> {
+  /** `onThreadStarted`: see TextEncoder.load. */
+  async textEncoder(spec: ModelSpec, onThreadStarted?: () => void): Promise<TextEncoder> {
     const { TextEncoder } = await import('../model/encoders.js');
-    return TextEncoder.load(await this.resolve(spec), { ...this.options, onFallback: this.say });
+    return TextEncoder.load(await this.resolve(spec), { ...this.options, onFallback: this.say, onThreadStarted });
   }
 
   async imageEncoder(spec: ModelSpec, options?: ImageEncoderOptions): Promise<ImageEncoder> {

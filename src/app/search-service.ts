@@ -79,8 +79,18 @@ export class SearchService {
     const needs = (kind: 'text' | 'file'): boolean =>
       terms.some((t) => (kind === 'text' ? 'text' in t.source : 'image' in t.source && 'path' in t.source.image));
     // The encoders load (in their own threads) while the catalogue and the index are read.
-    const loading = Promise.all([needs('text') ? this.textEncoder(searched) : null, needs('file') ? this.imageEncoder(searched) : null]);
+    let started = (): void => {};
+    const textThreadStarted = new Promise<void>((resolve) => (started = resolve));
+    const loading = Promise.all([
+      needs('text') ? this.textEncoder(searched, started) : null,
+      needs('file') ? this.imageEncoder(searched) : null,
+    ]);
     loading.catch(() => {}); // awaited below
+    // The index and the sample are read synchronously, blocking this thread: the text
+    // model's thread is started first (its module import and the model's files take
+    // a few turns of the event loop). A cold search-text at 1M photos started it
+    // 452 ms in, behind those reads, then waited ~700 ms for it.
+    if (needs('text')) await Promise.race([textThreadStarted, loading]).catch(() => {});
     // So is the cut-off's sample (a command-line search draws it afresh).
     const [embedded] = await Promise.all([
       this.catalog.vectors.hasEmbedded(),
@@ -153,8 +163,8 @@ export class SearchService {
     await Promise.all(loaded.flatMap((encoder) => (encoder ? [encoder.close()] : [])));
   }
 
-  private textEncoder(spec: ModelSpec): Promise<TextEncoder> {
-    return this.encoder('text', spec, () => this.loader.textEncoder(spec));
+  private textEncoder(spec: ModelSpec, onThreadStarted?: () => void): Promise<TextEncoder> {
+    return this.encoder('text', spec, () => this.loader.textEncoder(spec, onThreadStarted));
   }
 
   private imageEncoder(spec: ModelSpec): Promise<ImageEncoder> {

@@ -63,6 +63,7 @@ export async function withLibrary<T>(
 ): Promise<T> {
   const { options, report } = context;
   const device = deviceOf(context, use.interactive);
+  if (use.interactive) ModelLoader.prestart();
   const library = await openLibrary(
     { library: options.library, catalog: options.catalog },
     { mustExist: use.readOnly, onWait: (line) => report.warn(line) },

@@ -176,10 +176,22 @@ export class TextEncoder {
     return this.session.provider;
   }
 
-  static async load(model: ResolvedModel, options: SessionOptions & DeviceOptions = {}): Promise<TextEncoder> {
+  /** `onThreadStarted`: called once the session's thread exists and loads the weights (the caller may then block its own thread). */
+  static async load(
+    model: ResolvedModel,
+    options: SessionOptions & DeviceOptions & { onThreadStarted?: () => void } = {},
+  ): Promise<TextEncoder> {
     const family = readModelFamily(model.dir);
-    const open = (provider: Provider): Promise<ModelSession> =>
-      InferenceThread.open(model.textPath, { provider, threads: options.threads, spinning: options.spinning, oneShot: options.oneShot });
+    const open = (provider: Provider): Promise<ModelSession> => {
+      const opening = InferenceThread.open(model.textPath, {
+        provider,
+        threads: options.threads,
+        spinning: options.spinning,
+        oneShot: options.oneShot,
+      });
+      options.onThreadStarted?.();
+      return opening;
+    };
     const [{ value: session }, tokenizer] = await Promise.all([
       openOnDevice(deviceChoice(options), open, { what: model.textPath, onFallback: options.onFallback }),
       loadTokenizer(model.dir, family),

@@ -9,7 +9,12 @@
 import { Worker } from 'node:worker_threads';
 import type { Provider } from './execution-provider.js';
 import type { InputTensor, ModelSession, RunResult, SessionOptions } from './onnx-session.js';
-import type { WorkerInit, WorkerReply, WorkerRequest } from './inference-worker.js';
+import type { WorkerInit, WorkerOpen, WorkerReply, WorkerRequest } from './inference-worker.js';
+
+const WORKER_SCRIPT = new URL('./inference-worker.js', import.meta.url);
+
+/** A thread started by prestart() and not yet given a model. */
+let spare: Worker | null = null;
 
 interface Pending {
   resolve: (result: RunResult) => void;
@@ -36,9 +41,13 @@ export class InferenceThread implements ModelSession {
 
   /** Opens a session on options.provider (the CPU by default) in a new worker thread, with no fallback. */
   static open(path: string, options: SessionOptions = {}): Promise<InferenceThread> {
-    const worker = new Worker(new URL('./inference-worker.js', import.meta.url), {
-      workerData: { path, options } satisfies WorkerInit,
-    });
+    let worker: Worker;
+    if (spare) {
+      worker = spare;
+      spare = null;
+      worker.ref();
+      worker.postMessage({ kind: 'open', path, options } satisfies WorkerOpen);
+    } else worker = new Worker(WORKER_SCRIPT, { workerData: { path, options } satisfies WorkerInit });
     return new Promise((resolve, reject) => {
       const onExit = (code: number): void => reject(new Error(`cannot load ONNX model ${path}: inference thread exited (code ${code})`));
       worker.once('error', reject);
@@ -54,6 +63,22 @@ export class InferenceThread implements ModelSession {
         }
       });
     });
+  }
+
+  /**
+   * Starts a thread for the next open() before its model is known, so that it
+   * loads onnxruntime meanwhile: a command-line search knows its model only once
+   * the catalogue is open, and loading onnxruntime's library is the first ~100 ms
+   * of a thread's start. An unused one does not keep the process alive.
+   */
+  static prestart(): void {
+    if (spare) return;
+    const worker = new Worker(WORKER_SCRIPT, { workerData: null });
+    worker.unref();
+    worker.once('exit', () => {
+      if (spare === worker) spare = null;
+    });
+    spare = worker;
   }
 
   get outputNames(): readonly string[] {

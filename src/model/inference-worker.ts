@@ -12,6 +12,9 @@ export interface WorkerInit {
 
 export type WorkerRequest = { kind: 'run'; id: number; feeds: Record<string, InputTensor>; outputName: string } | { kind: 'close' };
 
+/** What a prestarted thread (started without WorkerInit) receives first: the model to open. */
+export type WorkerOpen = { kind: 'open' } & WorkerInit;
+
 export type WorkerReply =
   | { kind: 'ready'; provider: Provider; inputNames: string[]; outputWidths: Record<string, number | undefined> }
   | { kind: 'failed'; message: string }
@@ -19,7 +22,8 @@ export type WorkerReply =
   | { kind: 'error'; id: number; message: string };
 
 const port = parentPort!;
-const init = workerData as WorkerInit;
+// A prestarted thread has loaded onnxruntime (this module's imports) before its model was known.
+const init = (workerData as WorkerInit | null) ?? (await new Promise<WorkerOpen>((resolve) => port.once('message', resolve)));
 
 try {
   const session = await OnnxSession.open(init.path, init.options);
