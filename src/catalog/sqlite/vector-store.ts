@@ -49,7 +49,11 @@ export class SqliteVectorStore implements VectorStore {
         `SELECT v.image_id AS id, v.seq, v.vector FROM vectors v CROSS JOIN images i ON i.id = v.image_id
          WHERE v.space = ${SPACE} AND v.image_id >= ? AND i.status = 'embedded' ORDER BY v.image_id LIMIT ?`,
       ),
-      idRange: db.prepare(`SELECT min(image_id) AS low, max(image_id) AS high FROM vectors WHERE space = ${SPACE}`),
+      // Two subqueries: SQLite reads a lone min() or max() from the end of the index, but
+      // min() and max() in one SELECT scan all of it (1M vectors: 83–112 ms against 0.3–0.6).
+      idRange: db.prepare(
+        `SELECT (SELECT min(image_id) FROM vectors WHERE space = ${SPACE}) AS low, (SELECT max(image_id) FROM vectors WHERE space = ${SPACE}) AS high`,
+      ),
     };
   }
 
