@@ -224,13 +224,16 @@ export class DecodePool implements FileStages {
     const worker = new Worker(new URL('./decode-worker.js', import.meta.url), {
       workerData: { ...this.setup, vipsLock: lock } satisfies DecodeWorkerSetup,
     });
-    worker.unref(); // referenced only while it has requests (DecodeThread.send)
+    // Referenced until it is ready or gone (an unreferenced worker that dies while
+    // starting could let the event loop end before its exit is heard: start() would
+    // never settle), then only while it has requests (DecodeThread.send).
     const thread = new DecodeThread(worker, lock);
     this.threads[index] = thread;
     return new Promise<void>((resolve, reject) => {
       worker.on('message', (reply: FromWorker) => {
         if (reply.kind === 'ready') {
           thread.ready = true;
+          if (thread.requests.size === 0) worker.unref();
           this.failedStarts = 0;
           resolve();
         } else if (reply.kind === 'pong') {
