@@ -7,8 +7,8 @@
 // serves them: this measures the CPU side, not the disk.
 //
 // The per-file work runs either on the main thread's event loop (--workers 0, as
-// prepare.ts does today) or in worker threads (--workers auto: one per 4 decode
-// threads, see decodeWorkers; --workers all: one per decode thread; or a count):
+// prepare.ts does today) or in worker threads (--workers auto: decodeWorkers(), one
+// per 2 decode threads and at least 2; --workers all: one per decode thread; or a count):
 // with --worker-stage all a worker does everything for a path and sends back the
 // tensor; with --worker-stage decode the main thread reads and hashes and a worker
 // decodes the bytes (prepare.ts's DecodeStage in a worker). It reports how much

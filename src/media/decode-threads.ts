@@ -44,10 +44,20 @@ const LIBUV_MAX_THREADS = 1024;
 export const FILES_IN_FLIGHT_PER_THREAD = 2;
 
 /**
- * Decode threads one event loop keeps busy: it spends 4–6 ms of JavaScript per
- * photo while a pool thread spends ~15, so about four.
+ * Decode threads per worker thread. An event loop spends 4–6 ms of JavaScript
+ * per photo while a pool thread spends ~15 decoding it, so one loop saturates at
+ * about three threads; two leaves it room. Measured, decoding alone over the 86
+ * photos, 2 cores (bench/decode.ts, 5 passes, 2 runs each): at 2 decode threads,
+ * one worker 75.9–77.2 photos/s, two workers 86.0–88.5; at 4 threads, two
+ * workers 87.6–93.0, four 84.4–91.0 (and ~55 MB more memory per worker).
  */
-export const DECODE_THREADS_PER_WORKER = 4;
+export const DECODE_THREADS_PER_WORKER = 2;
+
+/**
+ * Up to this many decode threads beside a model on the CPU, the main thread
+ * drives them itself, as the pipeline always did (see DecodeOptions.sharesCpuWithModel).
+ */
+export const MAIN_THREAD_DECODE_THREADS = 4;
 
 /**
  * Decode threads (libuv pool threads) for this machine: one per core the process
@@ -62,7 +72,8 @@ export function defaultDecodeThreads(cores: number = availableParallelism()): nu
 
 /** Worker threads (each with its own event loop) that drive `threads` decode threads. */
 export function decodeWorkers(threads: number = defaultDecodeThreads()): number {
-  return Math.max(1, Math.ceil(threads / DECODE_THREADS_PER_WORKER));
+  // Never a single worker for two threads: two decode faster (measured above).
+  return Math.max(Math.min(threads, 2), Math.ceil(threads / DECODE_THREADS_PER_WORKER));
 }
 
 /** The size of libuv's pool in this process: UV_THREADPOOL_SIZE as it was at start-up, else 4. */
@@ -87,7 +98,7 @@ export interface DecodeOptions {
   /**
    * The model runs on the CPU too, so decoding takes cores from it: decode with
    * the least CPU per photo (one file per thread, no worker threads up to
-   * DECODE_THREADS_PER_WORKER threads, which is the pipeline as it was), rather
+   * MAIN_THREAD_DECODE_THREADS threads, which is the pipeline as it was), rather
    * than as fast as possible. bench:embed q8 on 2 cores, two runs each: 4 files
    * in flight 30.3 and 28.2 photos/s (37.1 and 40.1 ms of CPU per photo), 8 files
    * 27.4 and 26.3 (41.9 and 41.4 ms).
@@ -126,7 +137,7 @@ export function configureDecoding(options: DecodeOptions = {}): DecodePlan {
     threads: usable,
     poolSize,
     inFlight: usable * (frugal ? 1 : FILES_IN_FLIGHT_PER_THREAD),
-    workers: frugal && usable <= DECODE_THREADS_PER_WORKER ? 0 : decodeWorkers(usable),
+    workers: frugal && usable <= MAIN_THREAD_DECODE_THREADS ? 0 : decodeWorkers(usable),
     perImage: sharp.concurrency(),
   };
 }

@@ -41,7 +41,7 @@ export interface EmbedOptions {
   /**
    * Worker threads that read and decode (decode-pool.ts); 0: this thread does.
    * Default the decode plan's: none while the model shares the CPU on up to 4
-   * decode threads, else one per 4 decode threads.
+   * decode threads, else decodeWorkers() (one per 2 decode threads, at least 2).
    */
   decodeWorkers?: number;
   /** A module (URL) whose `read` and/or `decode` exports replace stages 1 and 2 inside the decode workers (tests). */
