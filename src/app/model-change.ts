@@ -6,7 +6,7 @@
 // without a vector in the new space", which every commit shrinks.
 import type { Catalog } from '../catalog/ports.js';
 import { describeModel, reembedCommand, SpaceStateError, type SpaceProgress, type VectorSpace } from '../catalog/types.js';
-import { parseDtype, parseModelArg, type ModelSpec } from '../model/model-files.js';
+import { parseDtype, parseModelArg, sameSpec, type ModelSpec } from '../model/model-files.js';
 import { embedPending, type EmbedOptions, type EmbedReport } from '../pipeline/embed.js';
 import { pathMapper, type PathMapping } from '../pipeline/path-map.js';
 import { refreshIndex } from './index-service.js';
@@ -39,8 +39,6 @@ export interface ReembedOutcome {
 export function requestedSpec(model: string, dtype?: string): ModelSpec {
   return { id: parseModelArg(model), dtype: parseDtype(dtype ?? 'fp32') };
 }
-
-const sameSpec = (space: VectorSpace, spec: ModelSpec): boolean => space.model.id === spec.id && space.model.dtype === spec.dtype;
 
 /** Embeds every embedded image that lacks a vector from `request.model` into that model's space. */
 export async function reembedLibrary(
@@ -86,10 +84,10 @@ function refuseEarly(spaces: readonly VectorSpace[], spec: ModelSpec): void {
       `the library has no model yet, so there is nothing to re-embed: index it with this model directly (picsift index DIR --model ${spec.id})`,
     );
   }
-  if (sameSpec(active, spec))
+  if (sameSpec(active.model, spec))
     throw new SpaceStateError(`${describeModel(active.model)} is already the library's model: nothing to re-embed`);
   const building = spaces.find((s) => s.state === 'building');
-  if (building && !sameSpec(building, spec)) {
+  if (building && !sameSpec(building.model, spec)) {
     throw new SpaceStateError(
       `the library is already being re-embedded with ${describeModel(building.model)}; finish that first ` +
         `(\`${reembedCommand(building.model)}\`) or drop it (\`${dropCommand(building)}\`)`,

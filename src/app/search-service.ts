@@ -6,7 +6,7 @@
 import type { Catalog, VectorStore } from '../catalog/ports.js';
 import type { ImageRecord, ImageStatus, VectorSpace } from '../catalog/types.js';
 import type { ImageEncoder, TextEncoder } from '../model/encoders.js';
-import { parseDtype, type ModelSpec } from '../model/model-files.js';
+import { parseDtype, sameSpec, type ModelSpec } from '../model/model-files.js';
 import { vocabularyScripts, type VocabularyScripts } from '../model/vocabulary-scripts.js';
 import { relevanceCutoff } from '../search/relevance-cutoff.js';
 import { embedImageFile } from './image-query.js';
@@ -174,7 +174,7 @@ export class SearchService {
   /** The loaded encoder if it is for `spec`; else a new load (the old encoder is closed). A failed load is retried next time. */
   private encoder<T extends Encoder>(kind: EncoderKind, spec: ModelSpec, load: () => Promise<T>): Promise<T> {
     const current = this.encoders.get(kind);
-    if (current && current.spec.id === spec.id && current.spec.dtype === spec.dtype) return current.loading as Promise<T>;
+    if (current && sameSpec(current.spec, spec)) return current.loading as Promise<T>;
     if (current)
       void current.loading.then(
         (old) => old.close(),

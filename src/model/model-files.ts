@@ -15,6 +15,11 @@ export interface ModelSpec {
   dtype: Dtype;
 }
 
+/** Two specs (or a space's model and a spec) name the same model files: the same model and variant. */
+export function sameSpec(a: { id: string; dtype: string }, b: { id: string; dtype: string }): boolean {
+  return a.id === b.id && a.dtype === b.dtype;
+}
+
 export interface ResolvedModel extends ModelSpec {
   dir: string;
   visionPath: string;
