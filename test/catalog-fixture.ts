@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import type { TestContext } from 'node:test';
 import { openCatalog } from '../src/catalog/open-catalog.js';
 import type { Catalog } from '../src/catalog/ports.js';
-import type { ExifFacts, ScannedFile } from '../src/catalog/types.js';
+import { NO_EXIF, type ExifFacts, type ImageRecord, type ScannedFile } from '../src/catalog/types.js';
 import type { IndexIdentity } from '../src/index/ann-index.js';
 import { tempDir } from './support.js';
 
@@ -84,3 +84,19 @@ export async function bruteForce(catalog: Catalog, q: Float32Array, k: number, a
     .slice(0, k)
     .map((h) => h.id);
 }
+
+/** A pending image record as a claim hands it out, for stage tests that need no catalogue. */
+export const pendingRecord = (id: number, path: string): ImageRecord =>
+  ({
+    id,
+    path,
+    size: 0,
+    mtimeMs: 0,
+    format: 'jpg',
+    status: 'pending',
+    width: null,
+    height: null,
+    contentHash: null,
+    error: null,
+    exif: NO_EXIF,
+  }) as ImageRecord;

@@ -8,7 +8,6 @@ import { execFileSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { ImageRecord } from '../src/catalog/types.js';
-import { NO_EXIF } from '../src/catalog/types.js';
 import { parsePreprocessorConfig, type PreprocessConfig } from '../src/media/preprocessor-config.js';
 import { ImageEncoder } from '../src/model/encoders.js';
 import { resolveModel } from '../src/model/model-files.js';
@@ -17,7 +16,7 @@ import { decodePlan, embedPending } from '../src/pipeline/embed.js';
 import { prepareBatch, type PreparedBatch } from '../src/pipeline/prepare.js';
 import * as slowStages from './decode-stand-ins-slow.js';
 import { Limiter } from '../src/util/limiter.js';
-import { register, testLibrary } from './catalog-fixture.js';
+import { pendingRecord, register, testLibrary } from './catalog-fixture.js';
 import { allOf, models, sharedDir, tempDir } from './support.js';
 
 const photosDir = join(sharedDir, 'data', 'photos');
@@ -36,23 +35,7 @@ const photos = (): string[] =>
     .sort()
     .map((f) => join(photosDir, f));
 
-const recordsFor = (paths: string[]): ImageRecord[] =>
-  paths.map(
-    (path, i) =>
-      ({
-        id: i + 1,
-        path,
-        size: 0,
-        mtimeMs: 0,
-        format: 'jpg',
-        status: 'pending',
-        width: null,
-        height: null,
-        contentHash: null,
-        error: null,
-        exif: NO_EXIF,
-      }) as ImageRecord,
-  );
+const recordsFor = (paths: string[]): ImageRecord[] => paths.map((path, i) => pendingRecord(i + 1, path));
 
 /** prepareBatch over `paths`, `inFlight` files at once, on this thread or in `workers`. */
 function prepare(paths: string[], inFlight: number, workers?: DecodePool, timeoutMs?: number): Promise<PreparedBatch> {

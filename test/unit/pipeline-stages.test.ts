@@ -9,10 +9,9 @@ import { encodeBatch, type BatchEncoder } from '../../src/pipeline/encode-stage.
 import { embedPending, type PipelineEncoder } from '../../src/pipeline/embed.js';
 import { prepareBatch, type DecodeStage, type ReadStage } from '../../src/pipeline/prepare.js';
 import type { EmbedQueue } from '../../src/catalog/ports.js';
-import type { ImageRecord } from '../../src/catalog/types.js';
 import type { PreprocessConfig } from '../../src/media/preprocessor-config.js';
 import { NO_EXIF } from '../../src/catalog/types.js';
-import { register, testLibrary } from '../catalog-fixture.js';
+import { pendingRecord, register, testLibrary } from '../catalog-fixture.js';
 
 const DIMS = 4;
 /** A 1×1 "crop": one float per channel, so a tensor slot is 3 floats. */
@@ -52,20 +51,7 @@ function fixedEncoder(nanFor?: number): PipelineEncoder {
   };
 }
 
-const record = (id: number, path: string): ImageRecord =>
-  ({
-    id,
-    path,
-    size: 0,
-    mtimeMs: 0,
-    format: 'jpg',
-    status: 'pending',
-    width: null,
-    height: null,
-    contentHash: null,
-    error: null,
-    exif: NO_EXIF,
-  }) as ImageRecord;
+const record = pendingRecord;
 
 test('read + decode: a file that cannot be read or decoded is a failure with its reason; the rest are packed for the encoder', async () => {
   const batch = await prepareBatch([record(1, '/a'), record(2, '/gone'), record(3, '/bad'), record(4, '/b')], {
