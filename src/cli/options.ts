@@ -1,6 +1,7 @@
 // Parsers for option values: each refuses a bad value with one line naming the
 // option and what it takes.
 import { InvalidArgumentError } from 'commander';
+import { parsePathMapping, type PathMapping } from '../pipeline/path-map.js';
 
 export function positiveInt(name: string, max?: number) {
   return (value: string): number => {
@@ -37,5 +38,32 @@ export function positiveNumber(name: string) {
     if (value.trim() === '' || !Number.isFinite(n) || n <= 0)
       throw new InvalidArgumentError(`${name} must be a number above 0, not "${value}"`);
     return n;
+  };
+}
+
+/** The pipeline options embed and reembed share, as their commands parse them. */
+export interface EmbedRunOptions {
+  batchSize?: number;
+  maxPixels: number;
+  /** Seconds. */
+  fileTimeout: number;
+  retryFailed?: boolean;
+  pathMap?: string[];
+}
+
+/** Those options as the embed services take them. */
+export function embedRunRequest(options: EmbedRunOptions): {
+  batchSize?: number;
+  maxPixels: number;
+  fileTimeoutMs: number;
+  retryFailed?: boolean;
+  pathMap: PathMapping[];
+} {
+  return {
+    batchSize: options.batchSize,
+    maxPixels: options.maxPixels,
+    fileTimeoutMs: options.fileTimeout * 1000,
+    retryFailed: options.retryFailed,
+    pathMap: (options.pathMap ?? []).map(parsePathMapping),
   };
 }

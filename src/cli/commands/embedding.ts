@@ -8,19 +8,13 @@ import type { ModelLoader } from '../../app/model-loader.js';
 import { chooseModel } from '../../app/model-choice.js';
 import { scanFolders } from '../../app/scan-service.js';
 import type { EmbedReport } from '../../pipeline/embed.js';
-import { parsePathMapping } from '../../pipeline/path-map.js';
 import { catchInterrupt } from '../interrupt.js';
 import { contextOf, withLibrary, type Context } from '../context.js';
 import { count } from '../output.js';
+import { embedRunRequest, type EmbedRunOptions } from '../options.js';
 import { startProgress } from '../progress.js';
 
-interface EmbedOptions {
-  batchSize?: number;
-  maxPixels: number;
-  /** Seconds. */
-  fileTimeout: number;
-  retryFailed?: boolean;
-  pathMap?: string[];
+interface EmbedOptions extends EmbedRunOptions {
   /** Seconds. */
   lease: number;
 }
@@ -66,11 +60,7 @@ function embedRequest(options: EmbedOptions & Context<unknown>['options']): Embe
   return {
     model: options.model,
     dtype: options.dtype,
-    batchSize: options.batchSize,
-    maxPixels: options.maxPixels,
-    fileTimeoutMs: options.fileTimeout * 1000,
-    retryFailed: options.retryFailed,
-    pathMap: (options.pathMap ?? []).map(parsePathMapping),
+    ...embedRunRequest(options),
     worker: `${hostname()} pid ${process.pid}`,
     leaseMs: options.lease * 1000,
   };

@@ -4,18 +4,12 @@ import type { Command } from 'commander';
 import { dropCommand, dropModel, findSpace, reembedLibrary, switchModel, useCommand, type ReembedOutcome } from '../../app/model-change.js';
 import type { Library } from '../../app/library.js';
 import { describeModel } from '../../catalog/types.js';
-import { parsePathMapping } from '../../pipeline/path-map.js';
 import { contextOf, withLibrary, type Context } from '../context.js';
 import { count } from '../output.js';
+import { embedRunRequest, type EmbedRunOptions } from '../options.js';
 import { startProgress, type Progress } from '../progress.js';
 
-interface ReembedOptions {
-  batchSize: number;
-  maxPixels: number;
-  /** Seconds. */
-  fileTimeout: number;
-  retryFailed?: boolean;
-  pathMap?: string[];
+interface ReembedOptions extends EmbedRunOptions {
   switch?: boolean;
 }
 
@@ -39,11 +33,7 @@ export async function reembed(_options: unknown, cmd: Command): Promise<void> {
         {
           model,
           dtype: options.dtype,
-          batchSize: options.batchSize,
-          maxPixels: options.maxPixels,
-          fileTimeoutMs: options.fileTimeout * 1000,
-          retryFailed: options.retryFailed,
-          pathMap: (options.pathMap ?? []).map(parsePathMapping),
+          ...embedRunRequest(options),
           shouldStop: () => interrupt.requested,
         },
         {
