@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import * as ort from 'onnxruntime-node';
 import { models } from '../../scripts/paths.js';
+import { cosine } from '../support.js';
 import { ImageEncoder, TextEncoder } from '../../src/model/encoders.js';
 import {
   autoOrder,
@@ -37,18 +38,6 @@ function pixels(count: number, perImage: number): Float32Array {
     data[i] = (seed / 0x7fffffff) * 4 - 2;
   }
   return data;
-}
-
-function cosine(a: Float32Array, b: Float32Array): number {
-  let dot = 0;
-  let na = 0;
-  let nb = 0;
-  for (let i = 0; i < a.length; i++) {
-    dot += a[i] * b[i];
-    na += a[i] * a[i];
-    nb += b[i] * b[i];
-  }
-  return dot / Math.sqrt(na * nb);
 }
 
 /** The image vectors as picsift computed them before this module: the session options it hard-coded then. */
