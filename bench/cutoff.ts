@@ -23,6 +23,7 @@ import sharp from 'sharp';
 import { openCatalog } from '../src/catalog/open-catalog.js';
 import { SAMPLE_SIZE } from '../src/app/library-sample.js';
 import { relevanceCutoff } from '../src/search/relevance-cutoff.js';
+import { COLORS, type Color } from '../src/testmodels/colors.js';
 import { models, repoRoot, sharedDir } from '../scripts/paths.js';
 import { parseArgs } from './args.js';
 import { quantile, report, round } from './stats.js';
@@ -32,8 +33,9 @@ const args = parseArgs(process.argv.slice(2));
 const keep = args.get('work');
 const work = keep ?? mkdtempSync(join(tmpdir(), 'picsift-bench-cutoff-'));
 const say = (line: string): void => void process.stderr.write(`${line}\n`);
-const COLOURS = ['red', 'green', 'blue', 'yellow', 'black', 'white'] as const;
-const BASE: Record<(typeof COLOURS)[number], [number, number, number]> = {
+// The colour models' own colours, in the order of their vector's dimensions (the truth below relies on it).
+const COLOURS = COLORS;
+const BASE: Record<Color, [number, number, number]> = {
   red: [220, 30, 35],
   green: [40, 200, 60],
   blue: [35, 60, 200],
