@@ -28,11 +28,7 @@
 // the pool at 4 threads, in a CommonJS one it took effect.
 import { availableParallelism } from 'node:os';
 import sharp from 'sharp';
-
-/** libuv's own pool size when UV_THREADPOOL_SIZE is not set. */
-export const LIBUV_DEFAULT_THREADS = 4;
-/** libuv's upper limit for UV_THREADPOOL_SIZE (1.45 and later; Node 20 has 1.46+). */
-const LIBUV_MAX_THREADS = 1024;
+import { LIBUV_DEFAULT_THREADS, threadPoolSize } from './thread-pool.js';
 
 /**
  * Files in flight per decode thread when decoding must be fast (the model is on
@@ -74,22 +70,6 @@ export function defaultDecodeThreads(cores: number = availableParallelism()): nu
 export function decodeWorkers(threads: number = defaultDecodeThreads()): number {
   // Never a single worker for two threads: two decode faster (measured above).
   return Math.max(Math.min(threads, 2), Math.ceil(threads / DECODE_THREADS_PER_WORKER));
-}
-
-/** The size of libuv's pool in this process: UV_THREADPOOL_SIZE as it was at start-up, else 4. */
-export function threadPoolSize(env: NodeJS.ProcessEnv = process.env): number {
-  const n = Number.parseInt(env.UV_THREADPOOL_SIZE ?? '', 10);
-  return Number.isInteger(n) && n > 0 ? Math.min(n, LIBUV_MAX_THREADS) : LIBUV_DEFAULT_THREADS;
-}
-
-/**
- * Sets UV_THREADPOOL_SIZE to the decode threads unless the user set it, for a
- * launcher before the pool starts or for a child process's environment. Returns
- * the value.
- */
-export function threadPoolEnvironment(threads: number = defaultDecodeThreads(), env: NodeJS.ProcessEnv = process.env): string {
-  env.UV_THREADPOOL_SIZE ??= String(threads);
-  return env.UV_THREADPOOL_SIZE;
 }
 
 export interface DecodeOptions {

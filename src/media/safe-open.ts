@@ -9,12 +9,7 @@
 import { constants, type Stats } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import { Limiter } from '../util/limiter.js';
-
-/** libuv's pool size: UV_THREADPOOL_SIZE, else its default of 4. */
-function threadPoolSize(): number {
-  const n = Number(process.env.UV_THREADPOOL_SIZE);
-  return Number.isInteger(n) && n > 0 ? n : 4;
-}
+import { threadPoolSize } from './thread-pool.js';
 
 let fileOperations = new Limiter(Math.max(1, threadPoolSize() - 1));
 
