@@ -32,7 +32,7 @@ import { preprocessInto } from '../src/media/preprocess.js';
 import { DEFAULT_IMAGE_SESSIONS, ImageEncoder, type ImageEncoderOptions } from '../src/model/encoders.js';
 import { defaultBatchSize, probeDevice, resolveDevice, type Provider } from '../src/model/execution-provider.js';
 import { parseDtype, parseModelArg, resolveModel, type ResolvedModel } from '../src/model/model-files.js';
-import { DEFAULT_BATCH_SIZE, embedPending, type EmbedOptions } from '../src/pipeline/embed.js';
+import { embedPending, type EmbedOptions } from '../src/pipeline/embed.js';
 import { DEFAULT_FAST_SHRINK } from '../src/pipeline/prepare.js';
 import { registerFolders } from '../src/pipeline/register.js';
 import { scanImages } from '../src/pipeline/scan.js';
@@ -48,7 +48,7 @@ const requestedDevice = args.get('device') ?? 'cpu';
 const device = phase
   ? { provider: requestedDevice as Provider, fallback: null }
   : await probeDevice(resolveDevice(requestedDevice), { onFallback: (line) => process.stderr.write(`bench:embed: ${line}\n`) });
-const batchSize = numberArg(args, 'batch-size', device.provider === 'cpu' ? DEFAULT_BATCH_SIZE : defaultBatchSize(device.provider));
+const batchSize = numberArg(args, 'batch-size', defaultBatchSize(device.provider));
 const encoderOptions: ImageEncoderOptions = {
   sessions: numberArg(args, 'sessions', DEFAULT_IMAGE_SESSIONS),
   // Unset: the provider's own (one per core on the CPU, 1 beside a GPU).
