@@ -49,7 +49,6 @@ export async function embedLibrary(
       events.onStart?.(pending);
       const report = await embedPending(queue, encoder, {
         ...request,
-        batchSize: request.batchSize ?? encoder.defaultBatchSize,
         localPath: pathMapper(request.pathMap ?? []),
         onProgress: (p) => events.onProgress?.(p.done),
         onFailure: events.onFailure,

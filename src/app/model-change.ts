@@ -63,7 +63,6 @@ export async function reembedLibrary(
           ? null
           : await embedPending(queue, encoder, {
               ...request,
-              batchSize: request.batchSize ?? encoder.defaultBatchSize,
               localPath: pathMapper(request.pathMap ?? []),
               onProgress: (p) => events.onProgress?.(p.done),
               onFailure: events.onFailure,

@@ -480,7 +480,7 @@ export class WatchService {
       let before = 0;
       let failedBefore = 0;
       const options: EmbedOptions = {
-        batchSize: this.config.batchSize ?? this.encoder.defaultBatchSize,
+        batchSize: this.config.batchSize,
         maxPixels: this.config.maxPixels,
         fileTimeoutMs: this.config.fileTimeoutMs,
         decodeConcurrency: threads,

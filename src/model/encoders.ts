@@ -3,7 +3,7 @@
 // names), returning L2-normalised vectors.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { defaultBatchSize, openOnDevice, resolveDevice, type Device, type DeviceChoice, type Provider } from './execution-provider.js';
+import { openOnDevice, resolveDevice, type Device, type DeviceChoice, type Provider } from './execution-provider.js';
 import { InferenceThread } from './inference-thread.js';
 import { OnnxSession, type ModelSession, type SessionOptions } from './onnx-session.js';
 import { loadTokenizer, type TextTokenizer } from './hub.js';
@@ -112,11 +112,6 @@ export class ImageEncoder {
       await Promise.all(sessions.map((s) => s.close()));
       throw err;
     }
-  }
-
-  /** Images per encode() call that suit the provider (the --batch-size default). */
-  get defaultBatchSize(): number {
-    return defaultBatchSize(this.provider);
   }
 
   /** Size of one preprocessed image in floats (3 × crop height × crop width). */

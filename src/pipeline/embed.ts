@@ -13,10 +13,9 @@ import type { EmbedQueue } from '../catalog/ports.js';
 import type { ImageRecord } from '../catalog/types.js';
 import { configureDecoding, type DecodePlan } from '../media/decode-threads.js';
 import type { PreprocessConfig } from '../media/preprocessor-config.js';
-import type { Provider } from '../model/execution-provider.js';
+import { defaultBatchSize, type Provider } from '../model/execution-provider.js';
 import { Limiter } from '../util/limiter.js';
 import { DecodePool } from './decode-pool.js';
-import { DEFAULT_BATCH_SIZE, DEFAULT_DECODE_CONCURRENCY } from './defaults.js';
 import { encodeBatch, type BatchEncoder, type EncodedBatch } from './encode-stage.js';
 import { prepareBatch, type DecodeStage, type PrepareOptions, type ReadFacts, type ReadStage } from './prepare.js';
 
@@ -36,7 +35,7 @@ export interface EmbedOptions {
    * default one per core, at least 4, capped at the pool's size.
    */
   decodeThreads?: number;
-  /** Files read and decoded at once; default the decode plan's (configureDecoding: DEFAULT_DECODE_CONCURRENCY where the model runs on 2 cores). */
+  /** Files read and decoded at once; default the decode plan's (configureDecoding: one per decode thread beside a model on the CPU, two beside a GPU). */
   decodeConcurrency?: number;
   /**
    * Worker threads that read and decode (decode-pool.ts); 0: this thread does.
@@ -90,7 +89,6 @@ export interface EmbedReport {
   decoding: { threads: number; inFlight: number; workers: number };
 }
 
-export { DEFAULT_BATCH_SIZE, DEFAULT_DECODE_CONCURRENCY };
 /** Batches prepared ahead of those the model is encoding. */
 const PREFETCH_BATCHES = 2;
 
@@ -123,7 +121,7 @@ interface InFlight {
 }
 
 export async function embedPending(queue: EmbedQueue, encoder: PipelineEncoder, options: EmbedOptions = {}): Promise<EmbedReport> {
-  const batchSize = options.batchSize ?? DEFAULT_BATCH_SIZE;
+  const batchSize = options.batchSize ?? defaultBatchSize(encoder.provider ?? 'cpu');
   const started = performance.now();
   const total = await queue.pendingCount();
   const plan = decodePlan(encoder, options);
