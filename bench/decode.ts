@@ -336,7 +336,6 @@ async function pipelineStages(
   workers: number,
   config: PreprocessConfig,
   exact: boolean,
-  poolSize: number,
 ): Promise<{ prepare: (path: string, out: Float32Array) => Promise<void>; close: () => Promise<void> }> {
   const timeoutMs = 60_000;
   const pool =
@@ -346,7 +345,6 @@ async function pipelineStages(
           config,
           fastShrink: !exact,
           timeoutMs,
-          fileOperations: Math.max(1, Math.floor((poolSize - 1) / workers)),
         })
       : null;
   const stages: FileStages = pool ?? stagesHere({ config, fastShrink: !exact }, timeoutMs);
@@ -378,7 +376,7 @@ async function measureOne(settings: RunSettings): Promise<OneRun> {
   const slots = Array.from({ length: inFlight }, () => new Float32Array(perImage));
   const pool =
     settings.impl === 'pipeline'
-      ? await pipelineStages(settings.workers, config, exact, poolSize)
+      ? await pipelineStages(settings.workers, config, exact)
       : settings.workers > 0
         ? workerPool(settings.workers, { decodeWorker: true, model: settings.model, hash, exact, stage: settings.workerStage })
         : null;

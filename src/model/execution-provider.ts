@@ -40,7 +40,7 @@ export class DeviceError extends Error {
 // ---------------------------------------------------------------------------
 // Tuning per provider
 
-export interface ProviderTuning {
+interface ProviderTuning {
   /** Images per model call: the CLI's --batch-size default for this provider. */
   batchSize: number;
   /** Intra-op threads (0: onnxruntime's default, one per physical core). */
@@ -80,10 +80,6 @@ const TUNING: Record<Provider, ProviderTuning> = {
   dml: { batchSize: 64, intraOpThreads: 1, spinning: false, cpuMemArena: true, memPattern: false },
   coreml: { batchSize: 32, intraOpThreads: 1, spinning: false, cpuMemArena: true, memPattern: true },
 };
-
-export function providerTuning(provider: Provider): ProviderTuning {
-  return TUNING[provider];
-}
 
 /** The --batch-size default for a provider. */
 export function defaultBatchSize(provider: Provider): number {

@@ -13,9 +13,9 @@ ort.env.logLevel = 'fatal';
 export interface SessionOptions {
   /** The execution provider; default 'cpu'. */
   provider?: Provider;
-  /** Intra-op threads; 0 lets onnxruntime use one per physical core. Default: the provider's (providerTuning). */
+  /** Intra-op threads; 0 lets onnxruntime use one per physical core. Default: the provider's (execution-provider.ts). */
   threads?: number;
-  /** Let idle intra-op threads busy-wait (see providerTuning). Default: the provider's (off). */
+  /** Let idle intra-op threads busy-wait (see execution-provider.ts). Default: the provider's (off). */
   spinning?: boolean;
   /** The session runs once or twice and exits (a command-line query): see TuningOverrides.oneShot. */
   oneShot?: boolean;

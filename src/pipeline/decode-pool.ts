@@ -24,8 +24,9 @@
 // when that worker exits, which crashes the others (sharp issue #2263).
 import { Worker } from 'node:worker_threads';
 import type { PreprocessConfig } from '../media/preprocessor-config.js';
-import { lockForThread, releaseThreadSlot, type VipsLockHandle } from '../media/vips-errors.js';
+import { lockForThread, releaseThreadSlot } from '../media/vips-errors.js';
 import { DEFAULT_FILE_TIMEOUT_MS } from '../media/safe-open.js';
+import { threadPoolSize } from '../media/thread-pool.js';
 import type { DecodeWorkerSetup, FromWorker, ToWorker } from './decode-worker.js';
 import type { FileStages, ReadHandle } from './prepare.js';
 
@@ -37,7 +38,7 @@ export interface DecodePoolOptions {
   fastShrink?: boolean;
   /** The per-file limit, also given to sharp in the workers; default DEFAULT_FILE_TIMEOUT_MS. */
   timeoutMs?: number;
-  /** File operations each worker may run at once: together at most libuv's pool less one (safe-open.ts). */
+  /** File operations each worker may run at once; default: together at most libuv's pool less one (safe-open.ts). */
   fileOperations?: number;
   /** A module (URL) whose `read` and/or `decode` exports replace the real stages in the workers (tests). */
   stages?: string;
@@ -70,10 +71,7 @@ class DecodeThread {
   crash: string | null = null;
   ping: NodeJS.Timeout | null = null;
 
-  constructor(
-    readonly worker: Worker,
-    readonly lock: VipsLockHandle,
-  ) {}
+  constructor(readonly worker: Worker) {}
 
   /** Sends a request just added to `requests`; the worker keeps the process alive while it has any. */
   send(message: ToWorker): void {
@@ -111,7 +109,8 @@ export class DecodePool implements FileStages {
       maxPixels: options.maxPixels,
       fastShrink: options.fastShrink,
       timeoutMs,
-      fileOperations: options.fileOperations ?? 1,
+      // libuv's pool is the process's: the workers share all its threads but one for file operations (safe-open.ts).
+      fileOperations: options.fileOperations ?? Math.max(1, Math.floor((threadPoolSize() - 1) / options.workers)),
       stages: options.stages,
     };
     this.pingLimitMs = options.pingLimitMs ?? Math.min(10_000, Math.max(1_000, timeoutMs));
@@ -160,8 +159,7 @@ export class DecodePool implements FileStages {
       contentHash: facts.contentHash,
       decode: async (out, offset) => {
         const reply = (await this.ask(thread, id, { kind: 'decode', id }, signal)) as Extract<FromWorker, { kind: 'decoded' }>;
-        done = true; // the worker let go of the bytes
-        thread.files--;
+        release(); // the worker let go of the bytes
         out.set(reply.tensor, offset);
         return { width: reply.width, height: reply.height, exif: reply.exif };
       },
@@ -227,7 +225,7 @@ export class DecodePool implements FileStages {
     // Referenced until it is ready or gone (an unreferenced worker that dies while
     // starting could let the event loop end before its exit is heard: start() would
     // never settle), then only while it has requests (DecodeThread.send).
-    const thread = new DecodeThread(worker, lock);
+    const thread = new DecodeThread(worker);
     this.threads[index] = thread;
     return new Promise<void>((resolve, reject) => {
       worker.on('message', (reply: FromWorker) => {

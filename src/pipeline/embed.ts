@@ -145,8 +145,6 @@ export async function embedPending(queue: EmbedQueue, encoder: PipelineEncoder, 
           maxPixels: options.maxPixels,
           fastShrink: options.fastShrink,
           timeoutMs: options.fileTimeoutMs,
-          // libuv's pool is the process's: the workers share all its threads but one for file operations (safe-open.ts).
-          fileOperations: Math.max(1, Math.floor((plan.poolSize - 1) / plan.workers)),
           stages: options.workerStages,
         })
       : undefined;
