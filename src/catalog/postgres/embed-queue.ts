@@ -82,8 +82,6 @@ export class PostgresEmbedQueue implements EmbedQueue {
   private closed = false;
   /** The last image id claimed: the next claim looks after it first. */
   private cursor = 0;
-  /** Identical-content lookups waiting for the next query, by hash. */
-  private lookups = new Map<string, { resolve: (v: ReusableVector | null) => void; reject: (err: unknown) => void }[]>();
 
   constructor(
     private readonly db: PgConnection,
@@ -171,34 +169,13 @@ export class PostgresEmbedQueue implements EmbedQueue {
     return outcome;
   }
 
-  /**
-   * Lookups made in the same turn of the event loop (a batch's files as they are
-   * read) go to the database as one query: a round trip per image would be most
-   * of the catalogue's cost for fast workers.
-   */
-  vectorForContent(contentHash: string): Promise<ReusableVector | null> {
-    return new Promise((resolve, reject) => {
-      const waiting = this.lookups.get(contentHash) ?? [];
-      waiting.push({ resolve, reject });
-      this.lookups.set(contentHash, waiting);
-      if (this.lookups.size === 1 && waiting.length === 1) void this.lookUp();
-    });
-  }
-
-  private async lookUp(): Promise<void> {
-    const lookups = this.lookups;
-    this.lookups = new Map();
-    try {
-      const { rows } = await this.db.query<{ content_hash: string; vector: Buffer; width: number; height: number }>(
-        `SELECT DISTINCT ON (i.content_hash) i.content_hash, v.vector, i.width, i.height FROM images i JOIN vectors v ON v.image_id = i.id
-         WHERE i.content_hash = ANY($1::text[]) AND v.space = ${ACTIVE_SPACE} ORDER BY i.content_hash, i.id`,
-        [[...lookups.keys()]],
-      );
-      const found = new Map(rows.map((r) => [r.content_hash, { vector: blobToVector(r.vector), width: r.width, height: r.height }]));
-      for (const [hash, waiting] of lookups) for (const w of waiting) w.resolve(found.get(hash) ?? null);
-    } catch (err) {
-      for (const waiting of lookups.values()) for (const w of waiting) w.reject(err);
-    }
+  async vectorForContent(contentHash: string): Promise<ReusableVector | null> {
+    const { rows } = await this.db.query<{ vector: Buffer; width: number; height: number }>(
+      `SELECT v.vector, i.width, i.height FROM images i JOIN vectors v ON v.image_id = i.id
+       WHERE i.content_hash = $1 AND v.space = ${ACTIVE_SPACE} ORDER BY i.id LIMIT 1`,
+      [contentHash],
+    );
+    return rows[0] ? { vector: blobToVector(rows[0].vector), width: rows[0].width, height: rows[0].height } : null;
   }
 
   async retryFailed(): Promise<number> {
