@@ -110,6 +110,8 @@ export class WatchService {
   private fullScanDue = true;
   private embedWanted = true;
   private stopping = false;
+  /** The stop in progress or done (stop()). */
+  private stopped: Promise<void> | null = null;
   private encoder: ImageEncoder | null = null;
   private lock: CatalogLock | null = null;
   private loops: Promise<void>[] = [];
@@ -187,9 +189,17 @@ export class WatchService {
     this.loops = [this.changeLoop(), this.embedLoop()];
   }
 
-  /** Stops following events, finishes and commits the batches in flight, and lets go of the library. */
-  async stop(): Promise<void> {
-    if (this.stopping) return;
+  /**
+   * Stops following events, finishes and commits the batches in flight, and lets go
+   * of the library. Every call waits for the same stop: a second caller (a signal
+   * after a failure) must not close the catalogue while the first still commits.
+   */
+  stop(): Promise<void> {
+    this.stopped ??= this.shutDown();
+    return this.stopped;
+  }
+
+  private async shutDown(): Promise<void> {
     this.stopping = true;
     this.current.state = 'stopping';
     if (this.rescanTimer) clearInterval(this.rescanTimer);
