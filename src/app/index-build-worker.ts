@@ -6,12 +6,13 @@
 import { setPriority } from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
 import { openCatalog, type CatalogTarget } from '../catalog/open-catalog.js';
-import { buildIndex, IndexBusyError } from '../index/ann-index.js';
+import { IndexBusyError } from '../index/ann-index.js';
+import { refreshIndex } from './index-service.js';
 
 export interface BuildRequest {
   target: CatalogTarget;
   indexDir: string;
-  /** Added to this thread's nice value (0: none). */
+  /** The nice value this thread takes (0: none). */
   nice: number;
 }
 
@@ -26,7 +27,7 @@ const request = workerData as BuildRequest;
 async function build(): Promise<BuildReply> {
   if (request.nice > 0) {
     try {
-      setPriority(0, 19 < request.nice ? 19 : request.nice);
+      setPriority(0, Math.min(19, request.nice));
     } catch {
       // Not allowed here: build at the normal priority.
     }
@@ -34,11 +35,8 @@ async function build(): Promise<BuildReply> {
   const started = performance.now();
   const catalog = await openCatalog(request.target, { mustExist: true });
   try {
-    const model = await catalog.models.model();
-    if (!model) return { kind: 'nothing' };
-    const result = await buildIndex(request.indexDir, { catalogId: await catalog.identity(), model }, (from) =>
-      catalog.vectors.readForIndex(from),
-    );
+    const result = await refreshIndex(catalog, { index: request.indexDir });
+    if (!result) return { kind: 'nothing' };
     const seconds = (performance.now() - started) / 1000;
     return {
       kind: 'built',

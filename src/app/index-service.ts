@@ -7,7 +7,7 @@ import type { LibraryPaths } from './library.js';
 /** Null when there is nothing to index yet (no image has been embedded). */
 export async function refreshIndex(
   catalog: Catalog,
-  paths: LibraryPaths,
+  paths: Pick<LibraryPaths, 'index'>,
   options: { rebuild?: boolean; onProgress?: (added: number) => void } = {},
 ): Promise<BuildResult | null> {
   const model = await catalog.models.model();
