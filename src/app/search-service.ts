@@ -6,14 +6,14 @@
 import type { Catalog, VectorStore } from '../catalog/ports.js';
 import type { ImageRecord, ImageStatus, VectorSpace } from '../catalog/types.js';
 import type { ImageEncoder, TextEncoder } from '../model/encoders.js';
-import { parseDtype, sameSpec, type ModelSpec } from '../model/model-files.js';
+import { sameSpec, type ModelSpec } from '../model/model-files.js';
 import { vocabularyScripts, type VocabularyScripts } from '../model/vocabulary-scripts.js';
 import { relevanceCutoff } from '../search/relevance-cutoff.js';
 import { embedImageFile } from './image-query.js';
 import type { IndexSource } from './index-source.js';
 import { languageNotice, scriptsOf, type LanguageNotice } from './language-notice.js';
 import { LibrarySample } from './library-sample.js';
-import { chooseModel, type ModelRequest } from './model-choice.js';
+import { chooseModel, modelFor, type ModelRequest } from './model-choice.js';
 import type { ModelLoader } from './model-loader.js';
 import { queryVector, type WeightedTerm } from './query-terms.js';
 import { rankByVector, type Cutoff, type RankedResults, type RankOptions } from './ranking.js';
@@ -70,11 +70,11 @@ export class SearchService {
    * switch meanwhile never mixes two models' vectors in one answer.
    */
   async search(terms: readonly WeightedTerm[], options: RankOptions): Promise<Ranking> {
-    const spec = await this.spec();
+    // The active space read once: its model is the one searched (and a --model that differs is refused).
     const space = await this.catalog.models.activeSpace();
+    const searched = modelFor(space?.model ?? null, this.catalog.location, this.request);
     // No model recorded means no vectors: nothing to rank, and no reason to load one.
-    if (!space) return { model: spec.id, ...nothingFound(options) };
-    const searched = specOf(space);
+    if (!space) return { model: searched.id, ...nothingFound(options) };
     const store = this.catalog.vectorsIn(space.id);
     const needs = (kind: 'text' | 'file'): boolean =>
       terms.some((t) => (kind === 'text' ? 'text' in t.source : 'image' in t.source && 'path' in t.source.image));
@@ -97,7 +97,7 @@ export class SearchService {
       this.index.current(space.model),
       this.sample.prepare(store, space.id),
     ]);
-    if (!embedded) return { model: spec.id, ...nothingFound(options) };
+    if (!embedded) return { model: searched.id, ...nothingFound(options) };
     const [text, image] = await loading;
     const vector = await queryVector({ vectors: store, images: this.catalog.images }, terms, {
       encodeTexts: (texts) => text!.encode(texts),
@@ -190,10 +190,6 @@ export class SearchService {
 }
 
 /** The model of a space, as the loader takes it. */
-function specOf(space: VectorSpace): ModelSpec {
-  return { id: space.model.id, dtype: parseDtype(space.model.dtype) };
-}
-
 /** The answer for a library with nothing embedded yet. */
 function nothingFound(options: RankOptions): Omit<Ranking, 'model'> {
   const cutoff: Cutoff =
