@@ -70,17 +70,6 @@ export class IndexRefresher {
     this.schedule(0);
   }
 
-  /** Looks now and builds if the tail warrants it; resolves when done (tests). */
-  async refreshNow(force = false): Promise<void> {
-    while (this.running) await this.running;
-    this.running = this.tick(force);
-    try {
-      await this.running;
-    } finally {
-      this.running = null;
-    }
-  }
-
   /** Stops polling; a build in progress is abandoned (a build switches the index atomically, so nothing is half done). */
   async stop(): Promise<void> {
     this.stopped = true;
@@ -96,7 +85,7 @@ export class IndexRefresher {
     this.timer = setTimeout(() => {
       this.timer = null;
       if (this.running) return this.schedule(this.pollMs);
-      this.running = this.tick(false)
+      this.running = this.tick()
         .catch((err: unknown) => this.fail((err as Error).message))
         .finally(() => {
           this.running = null;
@@ -110,7 +99,7 @@ export class IndexRefresher {
     return this.options.pollMs ?? 5000;
   }
 
-  private async tick(force: boolean): Promise<void> {
+  private async tick(): Promise<void> {
     const model = await this.catalog.models.model();
     if (!model) return;
     const manifest = readManifest(this.options.indexDir);
@@ -124,7 +113,7 @@ export class IndexRefresher {
       return;
     }
     this.lagSince ??= Date.now();
-    if (!force && tail < minTail && Date.now() - this.lagSince < (this.options.maxLagMs ?? 60_000)) return;
+    if (tail < minTail && Date.now() - this.lagSince < (this.options.maxLagMs ?? 60_000)) return;
     const reply = await this.build();
     if (reply.kind === 'built') {
       this.lagSince = null;

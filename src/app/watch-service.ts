@@ -31,8 +31,6 @@ import { Settler } from './settle.js';
 
 import { DEFAULT_RESCAN_MS, DEFAULT_SETTLE_MS } from './watch-defaults.js';
 
-export { DEFAULT_RESCAN_MS, DEFAULT_SETTLE_MS };
-
 /** Threads for the background embedding: all cores but one, where there are more than two. */
 export function defaultEmbedThreads(cores: number = availableParallelism()): number {
   return cores > 2 ? cores - 1 : Math.max(1, cores);
